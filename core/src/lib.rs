@@ -1,0 +1,2 @@
+//! worker-core: libworker's engine.
+pub mod v8;
