@@ -1,2 +1,9 @@
-//! worker-core: libworker's engine.
+//! worker-core: libworker's engine. V8 isolates on executor threads, Cloudflare-compatible
+//! Web APIs, and the public Rust API every other front end (C ABI, CLI, language packages) uses.
+pub mod engine;
 pub mod v8;
+
+pub use engine::{
+    Engine, EngineConfig, Env, ErrorKind, ExecuteResult, FunctionResult, LogEntry, LogLevel,
+    Module, ModuleType, SourceLoader, WorkerError, WorkerRequest, WorkerSource,
+};
