@@ -80,9 +80,7 @@ fn library_version(libdir: &Path) -> Option<(u32, u32)> {
                 .is_some_and(|n| n.to_string_lossy().starts_with("libnode.so."))
         })
         .find(|p| !p.is_symlink())
-        .or_else(|| {
-            std::fs::canonicalize(libdir.join("libnode.so")).ok()
-        })?;
+        .or_else(|| std::fs::canonicalize(libdir.join("libnode.so")).ok())?;
     let bytes = std::fs::read(lib).ok()?;
     // libnode embeds "v8_version" style strings; the node-suffixed V8 version is unique.
     let needle = b"-node.";

@@ -25,6 +25,12 @@ apt_update_once() {
   fi
 }
 
+# A C++ compiler for the shim (Rust's toolchain only brings a linker requirement on cc).
+if ! command -v g++ >/dev/null 2>&1; then
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq g++
+fi
+
 # Runtime libraries libnode.so.108 needs (the local prefix carries libnode itself only).
 runtime_libs=(libuv1 libc-ares2 libicu72 libnghttp2-14 libbrotli1 libssl3 zlib1g)
 missing=()

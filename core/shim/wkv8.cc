@@ -304,7 +304,7 @@ MaybeLocal<Promise> DynamicImport(Local<Context> ctx, Local<Data>, Local<Value> 
 void OpTrampoline(const FunctionCallbackInfo<Value>& info) {
   Isolate* iso = info.GetIsolate();
   wkv8_isolate* w = Wrapper(iso);
-  wkv8_scope s{iso, iso->GetCurrentContext(), w, {}};
+  wkv8_scope s{iso, iso->GetCurrentContext(), w, {}, false, {}};
   int argc = info.Length();
   s.stack.reserve(argc + 2);
   for (int i = 0; i < argc; i++) s.stack.push_back(info[i]);
@@ -485,7 +485,7 @@ void wkv8_enter(wkv8_isolate* w, wkv8_scope_fn fn, void* arg) {
   HandleScope hs(w->iso);
   Local<Context> ctx = w->context.Get(w->iso);
   Context::Scope cs(ctx);
-  wkv8_scope s{w->iso, ctx, w, {}};
+  wkv8_scope s{w->iso, ctx, w, {}, false, {}};
   s.stack.reserve(16);
   fn(&s, arg);
 }

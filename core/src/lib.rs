@@ -1,6 +1,8 @@
 //! worker-core: libworker's engine. V8 isolates on executor threads, Cloudflare-compatible
 //! Web APIs, and the public Rust API every other front end (C ABI, CLI, language packages) uses.
+mod api;
 pub mod engine;
+mod js;
 pub mod v8;
 
 pub use engine::{

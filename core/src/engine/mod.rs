@@ -1,22 +1,150 @@
 //! The engine: executor threads, worker isolates, limits and the public entry points.
+mod executor;
 mod types;
+mod watchdog;
+pub(crate) mod worker;
 
 pub use types::*;
 
-use std::sync::Arc;
+use executor::{Job, Shared, WorkerKey};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
 
 /// A worker runtime. Cheap to clone; every clone drives the same executor threads.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<()>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    senders: Vec<mpsc::UnboundedSender<Job>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// The startup snapshot, built once per process from the bootstrap JS.
+fn snapshot() -> Result<&'static [u8], WorkerError> {
+    static SNAPSHOT: OnceLock<Result<&'static [u8], WorkerError>> = OnceLock::new();
+    SNAPSHOT
+        .get_or_init(|| {
+            let threads = std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .min(4);
+            crate::v8::init(threads, &crate::api::OPS);
+            let scripts: Vec<(&str, String)> = crate::js::BOOTSTRAP
+                .iter()
+                .map(|(name, src)| (*name, src.to_string()))
+                .collect();
+            crate::v8::create_snapshot(&crate::api::OPS, &scripts)
+                .map(|blob| &*Box::leak(blob.into_boxed_slice()))
+                .map_err(|e| {
+                    WorkerError::new(
+                        ErrorKind::Internal,
+                        format!("bootstrap JavaScript failed: {e}\n{}", e.stack),
+                    )
+                })
+        })
+        .clone()
+}
+
+fn shut_down() -> WorkerError {
+    WorkerError::new(ErrorKind::Internal, "the engine is shut down")
 }
 
 impl Engine {
     /// Starts `config.pool_size` executor threads. Workers are loaded through `loader` on first
     /// use (or from `compile_and_cache`).
-    pub fn new(config: EngineConfig, loader: Arc<dyn SourceLoader>) -> Result<Engine, WorkerError> {
-        let _ = (config, loader);
-        todo!()
+    pub fn new(
+        mut config: EngineConfig,
+        loader: Arc<dyn SourceLoader>,
+    ) -> Result<Engine, WorkerError> {
+        config.pool_size = config.pool_size.max(1);
+        let shared = Arc::new(Shared::new(config, loader, snapshot()?));
+        let mut senders = Vec::new();
+        let mut threads = Vec::new();
+        for index in 0..shared.config.pool_size {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let shared = shared.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("wk-executor-{index}"))
+                .spawn(move || executor::run(index, shared, rx))
+                .map_err(|e| {
+                    WorkerError::new(ErrorKind::Internal, format!("spawn executor: {e}"))
+                })?;
+            senders.push(tx);
+            threads.push(thread);
+        }
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                shared,
+                senders,
+                threads: Mutex::new(threads),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.shared.config
+    }
+
+    /// The version of V8 the engine runs on.
+    pub fn v8_version() -> String {
+        crate::v8::version()
+    }
+
+    fn send(&self, key: &WorkerKey, job: Job) -> bool {
+        let n = self.inner.senders.len();
+        self.inner.senders[key.thread(n)].send(job).is_ok()
+    }
+
+    fn key(site_id: &str, deploy_key: &str) -> WorkerKey {
+        WorkerKey {
+            site: site_id.to_string(),
+            deploy: deploy_key.to_string(),
+        }
+    }
+
+    fn fetch_job(
+        &self,
+        site_id: &str,
+        deploy_key: &str,
+        env: Arc<Env>,
+        request: WorkerRequest,
+    ) -> Option<oneshot::Receiver<ExecuteResult>> {
+        let key = Self::key(site_id, deploy_key);
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Fetch {
+            key: key.clone(),
+            env,
+            request,
+            reply,
+        };
+        self.send(&key, job).then_some(rx)
+    }
+
+    fn function_job(
+        &self,
+        site_id: &str,
+        deploy_key: &str,
+        env: Arc<Env>,
+        name: &str,
+        json_args: &str,
+    ) -> Option<oneshot::Receiver<FunctionResult>> {
+        let key = Self::key(site_id, deploy_key);
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Function {
+            key: key.clone(),
+            env,
+            name: name.to_string(),
+            args: if json_args.trim().is_empty() {
+                "[]".into()
+            } else {
+                json_args.to_string()
+            },
+            reply,
+        };
+        self.send(&key, job).then_some(rx)
     }
 
     /// Runs the worker's fetch handler for `request`.
@@ -27,8 +155,10 @@ impl Engine {
         env: Arc<Env>,
         request: WorkerRequest,
     ) -> ExecuteResult {
-        let _ = (site_id, deploy_key, env, request, &self.inner);
-        todo!()
+        match self.fetch_job(site_id, deploy_key, env, request) {
+            Some(rx) => rx.await.unwrap_or_else(|_| lost()),
+            None => ExecuteResult::failed(shut_down(), Vec::new(), Default::default()),
+        }
     }
 
     /// Blocking form of [`Engine::execute`]; must not be called from inside an async runtime.
@@ -39,8 +169,10 @@ impl Engine {
         env: Arc<Env>,
         request: WorkerRequest,
     ) -> ExecuteResult {
-        let _ = (site_id, deploy_key, env, request);
-        todo!()
+        match self.fetch_job(site_id, deploy_key, env, request) {
+            Some(rx) => rx.blocking_recv().unwrap_or_else(|_| lost()),
+            None => ExecuteResult::failed(shut_down(), Vec::new(), Default::default()),
+        }
     }
 
     /// Calls the named export (a function, or a method of the default export) with
@@ -53,8 +185,10 @@ impl Engine {
         name: &str,
         json_args: &str,
     ) -> FunctionResult {
-        let _ = (site_id, deploy_key, env, name, json_args);
-        todo!()
+        match self.function_job(site_id, deploy_key, env, name, json_args) {
+            Some(rx) => rx.await.unwrap_or_else(|_| lost_fn()),
+            None => failed_fn(shut_down()),
+        }
     }
 
     /// Blocking form of [`Engine::execute_function`].
@@ -66,26 +200,104 @@ impl Engine {
         name: &str,
         json_args: &str,
     ) -> FunctionResult {
-        let _ = (site_id, deploy_key, env, name, json_args);
-        todo!()
+        match self.function_job(site_id, deploy_key, env, name, json_args) {
+            Some(rx) => rx.blocking_recv().unwrap_or_else(|_| lost_fn()),
+            None => failed_fn(shut_down()),
+        }
     }
 
     /// Compiles `source` for (site, deploy), reporting syntax errors with file:line:col, and
     /// returns the main module's V8 code cache. Later requests for (site, deploy) use this
     /// source (instead of the loader) and its code cache; a resident isolate is replaced.
+    /// Blocking; must not be called from inside an async runtime.
     pub fn compile_and_cache(
         &self,
         site_id: &str,
         deploy_key: &str,
         source: WorkerSource,
     ) -> Result<Vec<u8>, WorkerError> {
-        let _ = (site_id, deploy_key, source);
-        todo!()
+        let key = Self::key(site_id, deploy_key);
+        let name = executor::key_str(&key);
+        let previous = self
+            .inner
+            .shared
+            .sources
+            .lock()
+            .unwrap()
+            .insert(name.clone(), Arc::new(source));
+        let (reply, rx) = oneshot::channel();
+        if !self.send(
+            &key,
+            Job::Compile {
+                key: key.clone(),
+                reply,
+            },
+        ) {
+            return Err(shut_down());
+        }
+        let result = rx
+            .blocking_recv()
+            .unwrap_or_else(|_| Err(lost().error.unwrap()));
+        if result.is_err() {
+            // Keep serving the previous source rather than one that does not compile.
+            let mut sources = self.inner.shared.sources.lock().unwrap();
+            match previous {
+                Some(p) => sources.insert(name, p),
+                None => sources.remove(&name),
+            };
+        }
+        result
     }
 
-    /// Stops accepting work, lets in-flight requests and `waitUntil` work finish, and joins the
-    /// executor threads. Later calls fail with `ErrorKind::Internal`.
+    /// Stops accepting work, lets in-flight requests and `waitUntil` work finish (up to 30 s),
+    /// and joins the executor threads. Later calls fail with `ErrorKind::Internal`.
     pub fn shutdown(&self) {
-        todo!()
+        self.inner.shutdown();
     }
+}
+
+impl Inner {
+    fn shutdown(&self) {
+        for tx in &self.senders {
+            let _ = tx.send(Job::Shutdown);
+        }
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap());
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown();
+        self.shared.watchdog.stop();
+    }
+}
+
+fn lost() -> ExecuteResult {
+    ExecuteResult::failed(
+        WorkerError::new(
+            ErrorKind::Internal,
+            "the executor thread dropped the request",
+        ),
+        Vec::new(),
+        Default::default(),
+    )
+}
+
+fn failed_fn(error: WorkerError) -> FunctionResult {
+    FunctionResult {
+        data: None,
+        logs: Vec::new(),
+        error: Some(error),
+        duration: Default::default(),
+    }
+}
+
+fn lost_fn() -> FunctionResult {
+    failed_fn(WorkerError::new(
+        ErrorKind::Internal,
+        "the executor thread dropped the call",
+    ))
 }

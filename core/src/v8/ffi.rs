@@ -35,7 +35,6 @@ impl Default for Exc {
 }
 
 pub const OK: c_int = 0;
-pub const EXCEPTION: c_int = 1;
 pub const TERMINATED: c_int = 2;
 
 pub type OpCb = extern "C" fn(data: *mut c_void, s: *mut Scope, op: u32, argc: c_int);
@@ -122,8 +121,7 @@ unsafe extern "C" {
         cache_rejected: *mut c_int,
         exc: *mut Exc,
     ) -> c_int;
-    pub fn wkv8_module_run(s: *mut Scope, name: *const c_char, len: usize, exc: *mut Exc)
-    -> c_int;
+    pub fn wkv8_module_run(s: *mut Scope, name: *const c_char, len: usize, exc: *mut Exc) -> c_int;
     pub fn wkv8_script_run(
         s: *mut Scope,
         name: *const c_char,

@@ -64,7 +64,7 @@ impl fmt::Display for JsError {
     }
 }
 
-/// Outcome of running JavaScript: an exception, or termination (watchdog or heap limit).
+/// Outcome of running JavaScript (the shim's third status, an exception, carries a JsError): an exception, or termination (watchdog or heap limit).
 #[derive(Clone, Debug)]
 pub enum Failure {
     Exception(JsError),
@@ -134,10 +134,7 @@ fn sink(v: &mut Vec<u8>) -> *mut c_void {
 }
 
 /// Builds a startup snapshot holding the ops object and the bootstrap scripts' effects.
-pub fn create_snapshot(
-    ops: &OpTable,
-    scripts: &[(&str, String)],
-) -> Result<Vec<u8>, JsError> {
+pub fn create_snapshot(ops: &OpTable, scripts: &[(&str, String)]) -> Result<Vec<u8>, JsError> {
     let c = |s: &str| CString::new(s).expect("no NUL in bootstrap sources");
     let op_names: Vec<CString> = ops.names.iter().map(|n| c(n)).collect();
     let names: Vec<CString> = scripts.iter().map(|(n, _)| c(n)).collect();
@@ -189,14 +186,18 @@ impl TerminateHandle {
 }
 
 impl Isolate {
-    /// `snapshot` must outlive the isolate; `data` is handed to every op called in it.
-    pub fn new(
+    /// Boots an isolate (and its context) from `snapshot`.
+    ///
+    /// # Safety
+    /// `data` is handed to every op called in this isolate, so it must point to whatever the op
+    /// table's dispatcher expects and stay valid until the isolate is dropped.
+    pub unsafe fn new(
         snapshot: &'static [u8],
         heap_limit: usize,
         allow_codegen: bool,
         data: *mut c_void,
     ) -> Isolate {
-        // SAFETY: the snapshot is 'static; data is only passed back to our op dispatcher.
+        // SAFETY: the snapshot is 'static; the caller vouches for `data` (see above).
         let raw = unsafe {
             ffi::wkv8_isolate_new(
                 snapshot.as_ptr(),
@@ -261,7 +262,10 @@ impl Isolate {
                 }
             }
         }
-        let mut call = Call { f: Some(f), out: None };
+        let mut call = Call {
+            f: Some(f),
+            out: None,
+        };
         // SAFETY: the trampoline matches the Call type and runs before wkv8_enter returns.
         unsafe {
             ffi::wkv8_enter(
@@ -436,7 +440,7 @@ impl Scope {
     }
     /// Borrows the bytes of an ArrayBuffer or view at `idx`. The slice is only valid while the
     /// value stays on the stack and JavaScript does not run.
-    pub fn bytes(&self, idx: i32) -> Option<&mut [u8]> {
+    pub fn bytes(&mut self, idx: i32) -> Option<&mut [u8]> {
         let mut ptr = std::ptr::null_mut();
         let mut len = 0usize;
         // SAFETY: raw is valid; out-pointers are locals.

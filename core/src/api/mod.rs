@@ -1,0 +1,65 @@
+//! Native halves of the Web APIs: one module per API, each beside its JS (`<name>.js`).
+//!
+//! Ops are the only way JavaScript reaches Rust. They are numbered by their position in the
+//! list below when the startup snapshot is built, so the list is the whole native surface.
+mod clone;
+mod console;
+mod crypto;
+mod encoding;
+mod invocation;
+mod performance;
+mod timers;
+mod url;
+
+use crate::engine::worker::IsolateState;
+use crate::v8::{OpTable, Scope};
+use std::ffi::c_void;
+
+type OpFn = fn(&IsolateState, &mut Scope, i32);
+
+macro_rules! ops {
+    ($($name:ident => $f:path),* $(,)?) => {
+        const NAMES: &[&str] = &[$(stringify!($name)),*];
+        const FNS: &[OpFn] = &[$($f),*];
+    };
+}
+
+ops! {
+    op_log => console::op_log,
+    op_timer_start => timers::op_timer_start,
+    op_timer_cancel => timers::op_timer_cancel,
+    op_respond => invocation::op_respond,
+    op_fail => invocation::op_fail,
+    op_function_result => invocation::op_function_result,
+    op_done => invocation::op_done,
+    op_url_parse => url::op_url_parse,
+    op_url_set => url::op_url_set,
+    op_utf8_encode => encoding::op_utf8_encode,
+    op_utf8_encode_into => encoding::op_utf8_encode_into,
+    op_utf8_decode => encoding::op_utf8_decode,
+    op_random_fill => crypto::op_random_fill,
+    op_random_uuid => crypto::op_random_uuid,
+    op_now => performance::op_now,
+    op_structured_clone => clone::op_structured_clone,
+}
+
+fn dispatch(data: *mut c_void, scope: &mut Scope, op: u32, argc: i32) {
+    if data.is_null() {
+        scope.throw(
+            "Error",
+            "native functions are unavailable while the snapshot is built",
+        );
+        return;
+    }
+    // SAFETY: every isolate is created with a pointer to its IsolateState, which outlives the
+    // isolate (engine::worker drops the isolate first).
+    let state = unsafe { &*(data as *const IsolateState) };
+    if let Some(f) = FNS.get(op as usize) {
+        f(state, scope, argc);
+    }
+}
+
+pub(crate) static OPS: OpTable = OpTable {
+    names: NAMES,
+    dispatch,
+};
