@@ -184,7 +184,9 @@
     if (list.length === 0) map.delete(type);
   }
 
-  function dispatch(target, event) {
+  // Listener exceptions go to `onError`: reported as uncaught by default, while the engine's
+  // own dispatches (fetch events) fail the invocation with them instead.
+  function dispatch(target, event, onError = reportError) {
     const type = event.type;
     eventState.beginDispatch(event, target);
     try {
@@ -206,7 +208,7 @@
             handleEvent.call(cb, event);
           }
         } catch (err) {
-          internals.reportError(err);
+          onError(err);
         } finally {
           eventState.setPassive(event, false);
         }

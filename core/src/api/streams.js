@@ -5,7 +5,7 @@
   // "internal slots" in a plain record held in a private field; the abstract operations below
   // work on those records, so public methods are thin brand-checked wrappers.
 
-  const { defineGlobal, illegalInvocation, setToStringTag, illegalConstructor, DOMException } = internals;
+  const { defineGlobal, illegalInvocation, setToStringTag, illegalConstructor } = internals;
 
   function deferred() {
     const d = { settled: false };
@@ -28,11 +28,13 @@
   const resolved = (v) => Promise.resolve(v);
   const rejected = (e) => Promise.reject(e);
 
-  function callMethod(obj, name, args, fallback) {
+  // Underlying source/sink/transformer methods are read once, at construction, per the spec.
+  const noop = () => undefined;
+  function userMethod(obj, name) {
     const method = obj?.[name];
-    if (method === undefined || method === null) return fallback;
+    if (method === undefined || method === null) return null;
     if (typeof method !== "function") throw new TypeError(`The '${name}' property must be a function`);
-    return () => method.apply(obj, args());
+    return (...args) => method.apply(obj, args);
   }
   // Runs a possibly-throwing, possibly-async algorithm and always returns a promise.
   function promiseCall(fn, ...args) {
@@ -102,18 +104,18 @@
       }
       const hwm = extractHighWaterMark(strategy, isBytes ? 0 : 1);
       const size = isBytes ? (chunk) => chunk.byteLength : extractSize(strategy);
-      const src = underlyingSource;
+      const start = userMethod(underlyingSource, "start");
+      const pull = userMethod(underlyingSource, "pull");
+      const cancel = userMethod(underlyingSource, "cancel");
       const controller = new ReadableStreamDefaultController(illegalConstructor);
       setupReadableController(this.#s, controller, {
-        start: callMethod(src, "start", () => [controller], () => undefined),
-        pull: callMethod(src, "pull", () => [controller], () => undefined),
-        cancel: callMethod(src, "cancel", () => [cancelReason], () => undefined),
+        start: start ? () => start(controller) : noop,
+        pull: pull ? () => pull(controller) : noop,
+        cancel: cancel ?? noop,
         hwm,
         size,
         bytes: isBytes,
       });
-      let cancelReason;
-      this.#s.controller.cancelArgHolder = (r) => { cancelReason = r; };
     }
 
     static {
@@ -172,7 +174,7 @@
     }
 
     getReader(options = undefined) {
-      const s = readableState(this);
+      readableState(this);
       const mode = options?.mode;
       if (mode !== undefined) {
         if (String(mode) === "byob") {
@@ -180,7 +182,7 @@
         }
         throw new TypeError(`Invalid reader mode: ${String(mode)}`);
       }
-      return new ReadableStreamDefaultReader(this, s);
+      return new ReadableStreamDefaultReader(this);
     }
 
     pipeThrough(transform, options = undefined) {
@@ -231,7 +233,7 @@
   function setupReadableController(s, controllerPub, { start, pull, cancel, hwm, size, bytes }) {
     const c = {
       pub: controllerPub, stream: s, queue: [], queueTotalSize: 0, started: false, closeRequested: false,
-      pullAgain: false, pulling: false, hwm, size, pull, cancel, bytes, cancelArgHolder: null,
+      pullAgain: false, pulling: false, hwm, size, pull, cancel, bytes,
     };
     controllerStates.set(controllerPub, c);
     s.controller = c;
@@ -254,9 +256,9 @@
     const s = readableState(rs);
     const controller = new ReadableStreamDefaultController(illegalConstructor);
     setupReadableController(s, controller, {
-      start: algorithms.start ? () => algorithms.start(controller) : () => undefined,
-      pull: algorithms.pull ? () => algorithms.pull(controller) : () => undefined,
-      cancel: algorithms.cancel ? () => algorithms.cancel(s.controller.lastCancelReason) : () => undefined,
+      start: algorithms.start ? () => algorithms.start(controller) : noop,
+      pull: algorithms.pull ? () => algorithms.pull(controller) : noop,
+      cancel: algorithms.cancel ?? noop,
       hwm,
       size,
       bytes: false,
@@ -295,14 +297,12 @@
     resetQueue(c);
     const cancel = c.cancel;
     clearReadableAlgorithms(c);
-    c.lastCancelReason = reason;
-    if (c.cancelArgHolder) c.cancelArgHolder(reason);
-    return promiseCall(cancel).then(() => undefined);
+    return promiseCall(cancel, reason).then(() => undefined);
   }
 
   function clearReadableAlgorithms(c) {
-    c.pull = () => undefined;
-    c.cancel = () => undefined;
+    c.pull = noop;
+    c.cancel = noop;
     c.size = () => 1;
   }
 
@@ -469,8 +469,8 @@
   const readerStates = new WeakMap();
 
   class ReadableStreamDefaultReader {
-    constructor(stream, state = undefined) {
-      const s = state && readableState(stream) === state ? state : readableState(stream);
+    constructor(stream) {
+      const s = readableState(stream);
       if (s.reader !== null) throw new TypeError("This ReadableStream is currently locked to a reader.");
       const r = acquireReader(s);
       r.pub = this;
@@ -651,14 +651,16 @@
       if (underlyingSink?.type !== undefined) throw new RangeError("Invalid underlying sink type");
       const hwm = extractHighWaterMark(strategy, 1);
       const size = extractSize(strategy);
-      const sink = underlyingSink;
+      const start = userMethod(underlyingSink, "start");
+      const write = userMethod(underlyingSink, "write");
+      const close = userMethod(underlyingSink, "close");
+      const abort = userMethod(underlyingSink, "abort");
       const controller = new WritableStreamDefaultController(illegalConstructor);
-      let current;
       setupWritableController(this.#s, controller, {
-        start: callMethod(sink, "start", () => [controller], () => undefined),
-        write: ((m) => (chunk) => { current = chunk; return m(); })(callMethod(sink, "write", () => [current, controller], () => undefined)),
-        close: callMethod(sink, "close", () => [], () => undefined),
-        abort: ((m) => (reason) => { current = reason; return m(); })(callMethod(sink, "abort", () => [current], () => undefined)),
+        start: start ? () => start(controller) : noop,
+        write: write ? (chunk) => write(chunk, controller) : noop,
+        close: close ?? noop,
+        abort: abort ?? noop,
         hwm,
         size,
       });
@@ -712,13 +714,7 @@
     controllerStates.set(controllerPub, c);
     s.controller = c;
     updateBackpressure(s, writableGetBackpressure(c));
-    let startResult;
-    try {
-      startResult = start();
-    } catch (e) {
-      throw e;
-    }
-    resolved(startResult).then(() => {
+    resolved(start()).then(() => {
       c.started = true;
       writableAdvanceQueueIfNeeded(c);
     }, (e) => {
@@ -732,10 +728,10 @@
     const s = writableState(ws);
     const controller = new WritableStreamDefaultController(illegalConstructor);
     setupWritableController(s, controller, {
-      start: algorithms.start ? () => algorithms.start(controller) : () => undefined,
-      write: algorithms.write ? (chunk) => algorithms.write(chunk, controller) : () => undefined,
-      close: algorithms.close ? () => algorithms.close() : () => undefined,
-      abort: algorithms.abort ? (reason) => algorithms.abort(reason) : () => undefined,
+      start: algorithms.start ? () => algorithms.start(controller) : noop,
+      write: algorithms.write ?? noop,
+      close: algorithms.close ?? noop,
+      abort: algorithms.abort ?? noop,
       hwm,
       size,
     });
@@ -871,9 +867,9 @@
   }
 
   function clearWritableAlgorithms(c) {
-    c.write = () => undefined;
-    c.close = () => undefined;
-    c.abort = () => undefined;
+    c.write = noop;
+    c.close = noop;
+    c.abort = noop;
     c.size = () => 1;
   }
 
@@ -1216,18 +1212,16 @@
       const readableHWM = extractHighWaterMark(readableStrategy, 0);
       const readableSize = extractSize(readableStrategy);
       const controller = new TransformStreamDefaultController(illegalConstructor);
-      let arg;
-      const tf = transformer;
-      const transform = callMethod(tf, "transform", () => [arg, controller], null);
-      const flush = callMethod(tf, "flush", () => [controller], () => undefined);
-      const cancel = callMethod(tf, "cancel", () => [arg], () => undefined);
-      const startMethod = callMethod(tf, "start", () => [controller], () => undefined);
+      const start = userMethod(transformer, "start");
+      const transform = userMethod(transformer, "transform");
+      const flush = userMethod(transformer, "flush");
+      const cancel = userMethod(transformer, "cancel");
       this.#t = initTransform(controller, {
-        transform: transform ? (chunk) => { arg = chunk; return transform(); } : null,
-        flush,
-        cancel: (reason) => { arg = reason; return cancel(); },
+        transform: transform ? (chunk) => transform(chunk, controller) : null,
+        flush: flush ? () => flush(controller) : noop,
+        cancel: cancel ?? noop,
         writableHWM, writableSize, readableHWM, readableSize,
-      }, startMethod);
+      }, start ? () => start(controller) : noop);
     }
     static {
       transformState = (ts) => {
@@ -1294,9 +1288,9 @@
   }
 
   function clearTransformAlgorithms(c) {
-    c.transform = () => undefined;
-    c.flush = () => undefined;
-    c.cancel = () => undefined;
+    c.transform = noop;
+    c.flush = noop;
+    c.cancel = noop;
   }
 
   function transformErrorWritableAndUnblockWrite(t, e) {
@@ -1669,5 +1663,4 @@
   })) {
     defineGlobal(name, value);
   }
-  void DOMException;
 })
