@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# libworker benchmarks. Builds in release mode and runs them; prints figures, never fails on a goal.
+#
+#   benches/run.sh [all|latency|cold|memory|serve] [ARGS...]
+#
+# ARGS go to the benchmark binary (latency/cold/memory; see `--help` of each). For `serve`,
+# settings come from the environment:
+#   WRK_THREADS (2)  WRK_CONNS (50)  DURATION seconds per measurement (10)  WARMUP seconds (2)
+#   ROUNDS (2)       alternating wk / Deno measurements per server, to spread machine noise
+#   PIN (0)          1 = servers on CPU 0, wrk on CPU 1 (taskset), to keep them off each other's core
+#   WK               path of the wk binary (default target/release/wk, built here)
+#   DENO             path of a deno binary (default: npm-installed into target/bench-peers/)
+#   WORKER           hello worker file for wk (default: examples/workers/hello*, else a temp file)
+# Servers listen on 127.0.0.1 only and are killed on exit, whatever happens.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+what=${1:-all}
+[ $# -gt 0 ] && shift
+
+case "$what" in
+  all | latency | cold | memory | serve) ;;
+  -h | --help | help)
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+  *)
+    echo "usage: benches/run.sh [all|latency|cold|memory|serve] [ARGS...]" >&2
+    exit 2
+    ;;
+esac
+
+log() { printf '\n### %s\n' "$*"; }
+
+build() {
+  local pkgs=(-p worker-benches)
+  [ "$what" = serve ] || [ "$what" = all ] && [ -z "${WK:-}" ] && pkgs+=(-p worker-cli)
+  log "cargo build --release ${pkgs[*]}"
+  cargo build --release "${pkgs[@]}"
+}
+
+bin() { "$ROOT/target/release/$1" "${@:2}"; }
+
+# ---------------------------------------------------------------------------------------------
+# serve: wk serve vs Deno.serve under wrk
+# ---------------------------------------------------------------------------------------------
+TMP=""
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do
+    kill "$p" 2>/dev/null || true
+  done
+  sleep 0.2
+  for p in "${PIDS[@]}"; do
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  PIDS=()
+  [ -n "$TMP" ] && rm -rf "$TMP"
+  return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi
+}
+
+ensure_wrk() {
+  command -v wrk >/dev/null && return 0
+  echo "wrk not found; installing Debian's wrk with apt-get" >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null 2>&1 ||
+    { as_root apt-get update >/dev/null 2>&1 &&
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null 2>&1; } ||
+    { echo "cannot install wrk (apt-get install wrk)" >&2; return 1; }
+}
+
+find_deno() {
+  if [ -n "${DENO:-}" ]; then echo "$DENO"; return 0; fi
+  local peers="$ROOT/target/bench-peers" c
+  for c in "$peers/node_modules/deno/deno" "$peers/node_modules/@deno/linux-x64-glibc/deno"; do
+    [ -x "$c" ] && { echo "$c"; return 0; }
+  done
+  echo "installing deno from npm into $peers" >&2
+  mkdir -p "$peers"
+  timeout 600 npm install --no-audit --no-fund --prefix "$peers" deno >&2 || return 1
+  for c in "$peers/node_modules/deno/deno" "$peers/node_modules/@deno/linux-x64-glibc/deno"; do
+    [ -x "$c" ] && { echo "$c"; return 0; }
+  done
+  return 1
+}
+
+find_worker() {
+  if [ -n "${WORKER:-}" ]; then echo "$WORKER"; return 0; fi
+  local c
+  for c in examples/workers/hello/worker.js examples/workers/hello/index.js \
+    examples/workers/hello/src/index.js examples/workers/hello.js; do
+    [ -f "$c" ] && { echo "$ROOT/$c"; return 0; }
+  done
+  printf 'export default { fetch() { return new Response("hello") } }\n' >"$TMP/hello-worker.js"
+  echo "$TMP/hello-worker.js"
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {
+  local p=$1
+  while port_in_use "$p"; do p=$((p + 1)); done
+  echo "$p"
+}
+
+# wait_http PORT PID: until the server answers (30 s at most) or dies.
+wait_http() {
+  local i
+  for i in $(seq 1 300); do
+    kill -0 "$2" 2>/dev/null || return 1
+    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# forget PID: drop a reaped pid from PIDS so cleanup never signals a recycled pid.
+forget() {
+  local keep=() p
+  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+stop_server() {
+  kill "$1" 2>/dev/null || true
+  local i
+  for i in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  forget "$1"
+}
+
+# bg_wait CMD...: runs CMD in the background and waits for it, so a signal reaches the traps at
+# once instead of after CMD ends; the EXIT trap kills CMD too.
+bg_wait() {
+  "$@" &
+  local pid=$!
+  PIDS+=("$pid")
+  wait "$pid" || true
+  forget "$pid"
+}
+
+# measure NAME PORT: wrk warm-up, then a measured run; prints "req/s p50 p99 errors".
+measure() {
+  local port=$2 pin=()
+  [ "${PIN:-0}" = 1 ] && pin=(taskset -c 1)
+  local url="http://127.0.0.1:$port/" out="$TMP/wrk-$1-$(date +%s%N).txt"
+  bg_wait timeout $((WARMUP + 20)) "${pin[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" \
+    -d"${WARMUP}s" "$url" >/dev/null 2>&1
+  bg_wait timeout $((DURATION + 30)) "${pin[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" \
+    -d"${DURATION}s" --latency "$url" >"$out" 2>&1
+  local rps p50 p99 errs
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  p50=$(awk '$1 == "50%" {print $2}' "$out")
+  p99=$(awk '$1 == "99%" {print $2}' "$out")
+  errs=$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {gsub(",", ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$out")
+  echo "${rps:-0} ${p50:--} ${p99:--} ${errs:-?}"
+}
+
+# run_server NAME PORT CMD...: start, check the body, measure, stop. Leaves the measure line in
+# $TMP/result. Not run in a subshell, so the EXIT trap knows every server pid.
+run_server() {
+  local name=$1 port=$2
+  shift 2
+  local pin=()
+  [ "${PIN:-0}" = 1 ] && pin=(taskset -c 0)
+  "${pin[@]}" "$@" >"$TMP/$name.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  if ! wait_http "$port" "$pid"; then
+    echo "$name did not start on 127.0.0.1:$port; its output:" >&2
+    sed 's/^/  /' "$TMP/$name.log" >&2
+    stop_server "$pid"
+    return 1
+  fi
+  local body
+  body=$(curl -s --max-time 2 "http://127.0.0.1:$port/" || true)
+  if [ "$body" != hello ]; then
+    echo "$name answered '$body' instead of 'hello'" >&2
+  fi
+  measure "$name" "$port" >"$TMP/result"
+  stop_server "$pid"
+}
+
+serve_bench() {
+  WRK_THREADS=${WRK_THREADS:-2}
+  WRK_CONNS=${WRK_CONNS:-50}
+  DURATION=${DURATION:-10}
+  WARMUP=${WARMUP:-2}
+  ROUNDS=${ROUNDS:-2}
+  TMP=$(mktemp -d /tmp/wk-bench.XXXXXX)
+  ensure_wrk
+  local wk=${WK:-$ROOT/target/release/wk}
+  if [ ! -x "$wk" ]; then
+    echo "no wk binary at $wk (cargo build --release -p worker-cli)" >&2
+    return 1
+  fi
+  local deno=""
+  deno=$(find_deno) || { echo "Deno unavailable: measuring wk alone" >&2; deno=""; }
+  local worker
+  worker=$(find_worker)
+  cat >"$TMP/deno-hello.js" <<'EOF'
+const port = Number(Deno.args[0]);
+Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, () => new Response("hello"));
+EOF
+  export DENO_DIR="$ROOT/target/bench-peers/deno-dir" DENO_NO_UPDATE_CHECK=1
+
+  log "serve: wrk -t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s (after ${WARMUP}s warm-up), $ROUNDS round(s), PIN=${PIN:-0}"
+  echo "wk:     $wk serve $worker"
+  [ -n "$deno" ] && echo "deno:   $deno run --allow-net deno-hello.js ($("$deno" --version | head -1))"
+  printf '%-6s %5s %12s %10s %10s %7s\n' server round req/s p50 p99 errors
+  local r wk_sum=0 deno_sum=0 wk_n=0 deno_n=0 port rps p50 p99 errs
+  for r in $(seq 1 "$ROUNDS"); do
+    port=$(free_port 18787)
+    if run_server wk "$port" "$wk" serve "$worker" --ip 127.0.0.1 --port "$port"; then
+      read -r rps p50 p99 errs <"$TMP/result"
+      printf '%-6s %5s %12s %10s %10s %7s\n' wk "$r" "$rps" "$p50" "$p99" "$errs"
+      wk_sum=$(awk -v a="$wk_sum" -v b="$rps" 'BEGIN {print a + b}'); wk_n=$((wk_n + 1))
+    fi
+    if [ -n "$deno" ]; then
+      port=$(free_port 18887)
+      if run_server deno "$port" "$deno" run --allow-net "$TMP/deno-hello.js" "$port"; then
+        read -r rps p50 p99 errs <"$TMP/result"
+        printf '%-6s %5s %12s %10s %10s %7s\n' deno "$r" "$rps" "$p50" "$p99" "$errs"
+        deno_sum=$(awk -v a="$deno_sum" -v b="$rps" 'BEGIN {print a + b}'); deno_n=$((deno_n + 1))
+      fi
+    fi
+  done
+  echo
+  echo "== serve_throughput: wk serve hello vs Deno.serve hello (loopback, same run) =="
+  local wk_mean=0 deno_mean=0
+  [ "$wk_n" -gt 0 ] && wk_mean=$(awk -v s="$wk_sum" -v n="$wk_n" 'BEGIN {printf "%.0f", s / n}')
+  [ "$deno_n" -gt 0 ] && deno_mean=$(awk -v s="$deno_sum" -v n="$deno_n" 'BEGIN {printf "%.0f", s / n}')
+  printf '%-28s %12s  %s\n' metric measured goal
+  printf '%-28s %12s  %s\n' "wk serve req/s (mean)" "$wk_mean" ""
+  printf '%-28s %12s  %s\n' "Deno.serve req/s (mean)" "${deno_mean}" ""
+  if [ "$wk_n" -gt 0 ] && [ "$deno_n" -gt 0 ] && [ "$deno_mean" != 0 ]; then
+    local ratio verdict
+    ratio=$(awk -v a="$wk_mean" -v b="$deno_mean" 'BEGIN {printf "%.2f", a / b}')
+    verdict=$(awk -v r="$ratio" 'BEGIN {print (r > 1.0) ? "met" : "MISSED"}')
+    printf '%-28s %12s  %s\n' "ratio wk / Deno" "${ratio}x" "> 1.00x  $verdict"
+  else
+    printf '%-28s %12s  %s\n' "ratio wk / Deno" "n/a" "> 1.00x"
+  fi
+  cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
+build
+case "$what" in
+  latency) bin execute_latency "$@" ;;
+  cold) bin cold_start "$@" ;;
+  memory) bin memory_per_worker "$@" ;;
+  serve) serve_bench ;;
+  all)
+    log "execute_latency"; bin execute_latency
+    log "cold_start"; bin cold_start
+    log "memory_per_worker"; bin memory_per_worker
+    serve_bench
+    ;;
+esac
