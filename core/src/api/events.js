@@ -102,12 +102,19 @@
   setToStringTag(Event, "Event");
 
   // Listener lists are keyed by target in a WeakMap rather than a private field so that the
-  // global object, which no constructor ever runs on, can be an EventTarget too.
+  // global object, which no constructor ever runs on, can be an EventTarget too. The global's
+  // list is kept apart: a context booted from the snapshot gets a new global proxy, so the
+  // identity the WeakMap saw while the snapshot was built does not survive.
   const listenerMaps = new WeakMap();
+  const globalListeners = new Map();
+
+  function listenersOf(target) {
+    return target === globalThis ? globalListeners : listenerMaps.get(target);
+  }
 
   function targetOf(thisValue) {
     const target = thisValue ?? globalThis;
-    if (!listenerMaps.has(target)) throw illegalInvocation();
+    if (listenersOf(target) === undefined) throw illegalInvocation();
     return target;
   }
 
@@ -144,7 +151,7 @@
       if (!validCallback(callback)) return;
       if (opts.signal?.aborted) return;
       type = String(type);
-      const map = listenerMaps.get(target);
+      const map = listenersOf(target);
       let list = map.get(type);
       if (!list) map.set(type, (list = []));
       if (list.some((l) => l.callback === callback && l.capture === opts.capture)) return;
@@ -157,7 +164,7 @@
       const target = targetOf(this);
       const capture = typeof options === "object" && options !== null ? Boolean(options.capture) : Boolean(options);
       if (!validCallback(callback)) return;
-      const list = listenerMaps.get(target).get(String(type));
+      const list = listenersOf(target).get(String(type));
       const listener = list?.find((l) => l.callback === callback && l.capture === capture);
       if (listener) removeListener(target, String(type), listener);
     }
@@ -176,7 +183,7 @@
 
   function removeListener(target, type, listener) {
     listener.removed = true;
-    const map = listenerMaps.get(target);
+    const map = listenersOf(target);
     const list = map.get(type);
     if (!list) return;
     const i = list.indexOf(listener);
@@ -190,7 +197,7 @@
     const type = event.type;
     eventState.beginDispatch(event, target);
     try {
-      const list = listenerMaps.get(target).get(type);
+      const list = listenersOf(target).get(type);
       if (!list) return;
       // Capturing listeners run before the others at the target, per the DOM standard.
       const snapshot = [...list.filter((l) => l.capture), ...list.filter((l) => !l.capture)];
@@ -219,8 +226,7 @@
     }
   }
 
-  internals.makeEventTarget = (obj) => listenerMaps.set(obj, new Map());
-  internals.hasListeners = (target, type) => (listenerMaps.get(target)?.get(type)?.length ?? 0) > 0;
+  internals.hasListeners = (target, type) => (listenersOf(target)?.get(type)?.length ?? 0) > 0;
   internals.isEvent = (value) => eventState.is(value);
 
   // The global scope is an EventTarget (addEventListener("fetch", ...) in service-worker syntax).
@@ -231,7 +237,6 @@
   }
   setToStringTag(WorkerGlobalScope, "ServiceWorkerGlobalScope");
   Object.setPrototypeOf(globalThis, WorkerGlobalScope.prototype);
-  internals.makeEventTarget(globalThis);
   defineGlobal("WorkerGlobalScope", WorkerGlobalScope);
   for (const name of ["addEventListener", "removeEventListener", "dispatchEvent"]) {
     defineGlobal(name, EventTarget.prototype[name]);

@@ -141,5 +141,13 @@
   defineGlobal("Navigator", Navigator);
   defineGlobal("navigator", navigator);
 
-  defineGlobal("self", globalThis);
+  // An accessor rather than a value: the global proxy of a context booted from the snapshot is
+  // not the one that existed while the snapshot was built. Assigning replaces it, as with
+  // [Replaceable] attributes in browsers.
+  Object.defineProperty(globalThis, "self", {
+    get: function self() { return globalThis; },
+    set: function self(value) { defineGlobal("self", value); },
+    configurable: true,
+    enumerable: false,
+  });
 })

@@ -27,6 +27,8 @@
   class Headers {
     #list = [];
     #guard = "none";
+    // The sorted-and-combined view iteration walks; rebuilt lazily after a change.
+    #sorted = null;
 
     constructor(init = undefined) {
       if (init === undefined || init === null) return;
@@ -65,18 +67,27 @@
         // Iteration order: sorted by name, values of a repeated header combined, except
         // set-cookie which is never combined.
         sorted(h) {
-          const names = [...new Set(h.#list.map(([k]) => k))].sort();
+          if (h.#sorted !== null) return h.#sorted;
+          const groups = new Map();
+          for (const [k, v] of h.#list) {
+            const group = groups.get(k);
+            if (group) group.push(v); else groups.set(k, [v]);
+          }
           const out = [];
-          for (const name of names) {
+          for (const name of [...groups.keys()].sort()) {
             if (name === "set-cookie") {
-              for (const [k, v] of h.#list) if (k === name) out.push([k, v]);
+              for (const v of groups.get(name)) out.push([name, v]);
             } else {
-              out.push([name, h.#list.filter(([k]) => k === name).map(([, v]) => v).join(", ")]);
+              out.push([name, groups.get(name).join(", ")]);
             }
           }
+          h.#sorted = out;
           return out;
         },
-        appendUnchecked(h, name, value) { h.#list.push([name, value]); },
+        appendUnchecked(h, name, value) {
+          h.#list.push([name, value]);
+          h.#sorted = null;
+        },
         get(h, name) {
           const values = h.#list.filter(([k]) => k === name).map(([, v]) => v);
           return values.length ? values.join(", ") : null;
@@ -100,12 +111,14 @@
       const v = normalizeValue(value);
       this.#mutable();
       this.#list.push([n, v]);
+      this.#sorted = null;
     }
     delete(name) {
       this.#check("delete", arguments.length, 1);
       const n = normalizeName(name);
       this.#mutable();
       this.#list = this.#list.filter(([k]) => k !== n);
+      this.#sorted = null;
     }
     get(name) {
       this.#check("get", arguments.length, 1);
@@ -140,6 +153,7 @@
         this.#list[index] = [n, v];
         this.#list = this.#list.filter(([k], i) => i <= index || k !== n);
       }
+      this.#sorted = null;
     }
     forEach(callback, thisArg = undefined) {
       this.#check("forEach", arguments.length, 1);
