@@ -39,7 +39,11 @@ pub fn print_error(e: &WorkerError, dir: &Path) {
         .lines()
         .skip_while(|l| !l.trim_start().starts_with("at "))
         .collect();
-    for l in stack_body {
+    // Frames inside the runtime's own JS say nothing about the user's bug.
+    for l in stack_body
+        .into_iter()
+        .filter(|l| !l.contains("wk:internal/"))
+    {
         text.push('\n');
         text.push_str(&localize(l, dir));
     }
@@ -54,13 +58,13 @@ fn localize(s: &str, dir: &Path) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     // References appear as `(name:1:2)`, ` at name:1:2` or at the start of the text.
-    while let Some(i) = rest.find(|c: char| c == '(' || c == ' ') {
+    while let Some(i) = rest.find(['(', ' ']) {
         let (head, tail) = rest.split_at(i + 1);
         out.push_str(head);
         rest = tail;
         let end = rest.find([')', ' ', '(']).unwrap_or(rest.len());
         let token = &rest[..end];
-        if looks_like_location(token) {
+        if looks_like_location(token, dir) {
             out.push_str(&dir.join(token).display().to_string());
             rest = &rest[end..];
         }
@@ -69,7 +73,9 @@ fn localize(s: &str, dir: &Path) -> String {
     out
 }
 
-fn looks_like_location(token: &str) -> bool {
+/// A `file:line:col` whose file is one of the project's (engine-internal frames such as
+/// `wk:internal/streams.js` stay as they are).
+fn looks_like_location(token: &str, dir: &Path) -> bool {
     let mut parts = token.rsplitn(3, ':');
     let (Some(col), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
         return false;
@@ -82,6 +88,7 @@ fn looks_like_location(token: &str) -> bool {
         && col.chars().all(|c| c.is_ascii_digit())
         && !line.is_empty()
         && !col.is_empty()
+        && dir.join(file).is_file()
 }
 
 /// The plain-text body Cloudflare-style clients see when a worker fails: the error page number
@@ -112,18 +119,35 @@ mod tests {
 
     #[test]
     fn locations_become_paths() {
-        let dir = Path::new("/p");
+        let tmp = std::env::temp_dir().join(format!("wk-localize-{}", std::process::id()));
+        std::fs::create_dir_all(tmp.join("src")).unwrap();
+        std::fs::write(tmp.join("src/a.js"), "").unwrap();
+        std::fs::write(tmp.join("w.js"), "").unwrap();
+        let p = tmp.display().to_string();
+        let dir = tmp.as_path();
         assert_eq!(
             localize("    at Object.fetch (src/a.js:3:9)", dir),
-            "    at Object.fetch (/p/src/a.js:3:9)"
+            format!("    at Object.fetch ({p}/src/a.js:3:9)")
         );
         assert_eq!(
             localize("SyntaxError: x (w.js:1:2)", dir),
-            "SyntaxError: x (/p/w.js:1:2)"
+            format!("SyntaxError: x ({p}/w.js:1:2)")
         );
-        assert_eq!(localize("    at w.js:1:2", dir), "    at /p/w.js:1:2");
+        assert_eq!(
+            localize("    at w.js:1:2", dir),
+            format!("    at {p}/w.js:1:2")
+        );
         assert_eq!(localize("see http://a:1:2 ok", dir), "see http://a:1:2 ok");
         assert_eq!(localize("ratio a:b:c", dir), "ratio a:b:c");
+        assert_eq!(
+            localize("    at new X (wk:internal/streams.js:90:15)", dir),
+            "    at new X (wk:internal/streams.js:90:15)"
+        );
+        assert_eq!(
+            localize("    at (other.js:1:1)", dir),
+            "    at (other.js:1:1)"
+        );
+        std::fs::remove_dir_all(tmp).unwrap();
     }
 
     #[test]

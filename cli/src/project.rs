@@ -4,9 +4,13 @@
 //! - The main file is an ES module when it has `import`/`export` declarations (wrangler's
 //!   detection); otherwise it is a service-worker script and is loaded alone, since such
 //!   scripts cannot import anything.
-//! - For an ES-module main, every file under the main file's directory tree is loaded so
-//!   relative imports resolve without a bundler: `.js`/`.mjs` as ES modules, `.txt`/`.html` as
-//!   text, `.json` as JSON and `.bin` as data. `node_modules` and dot-directories are skipped.
+//! - From an ES-module main, relative imports are followed (static `import`/`export ... from`
+//!   and `import("...")` with a literal specifier), the way Miniflare collects modules: `.js`
+//!   and `.mjs` load as ES modules, `.txt`/`.html` as text, `.json` as JSON and `.bin` as
+//!   data. Only what is imported is loaded, so unrelated scripts or a `tsconfig.json` with
+//!   comments beside the worker cannot break it.
+//! - Files under the main file's directory tree that are not imported statically (targets of
+//!   `import(variable)`) are not found this way; the engine reports such a module as missing when it is imported.
 //! - Module names are paths relative to the project directory (the config file's directory, or
 //!   the main file's directory without a config), with `/` separators, e.g. `src/index.js`.
 use std::path::{Path, PathBuf};
@@ -15,8 +19,7 @@ use worker_core::engine::{Env, Module, ModuleType, WorkerSource, has_module_synt
 
 use crate::config::{CONFIG_NAMES, WranglerConfig};
 
-/// Stop walking after this many files: a worker that large is almost certainly a mistake
-/// (`main` pointing at a home directory), and reading it all would look like a hang.
+/// A bound on the import graph, so a pathological project fails clearly instead of slowly.
 const MAX_FILES: usize = 5000;
 
 /// Everything `serve` and `run` need to start a worker.
@@ -103,6 +106,23 @@ fn parent_dir(p: &Path) -> PathBuf {
     }
 }
 
+/// Resolves `.` and `..` lexically, as import specifiers are resolved (not through symlinks).
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 /// `a/b/c.js` relative to `dir`, with forward slashes; falls back to the file name when the
 /// file is outside `dir`.
 fn module_name(file: &Path, dir: &Path) -> String {
@@ -126,7 +146,7 @@ fn module_name(file: &Path, dir: &Path) -> String {
         .join("/")
 }
 
-/// Reads the main file and, for ES modules, its sibling modules.
+/// Reads the main file and, for ES modules, every module it imports (transitively).
 pub fn load_source(
     main: &Path,
     dir: &Path,
@@ -175,26 +195,141 @@ pub fn load_source(
         kind: ModuleType::EsModule,
         content: code.into_bytes(),
     }];
-    let mut files = Vec::new();
-    walk(&parent_dir(main), &mut files, warnings)?;
-    files.sort();
-    let main_canon = main.canonicalize().ok();
-    for f in files {
-        if f.canonicalize().ok() == main_canon {
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(main.canonicalize().unwrap_or_else(|_| main.to_path_buf()));
+    // Breadth-first over the import graph; `paths[i]` is where `modules[i]` came from.
+    let mut paths = vec![main.to_path_buf()];
+    let mut next = 0;
+    while next < modules.len() {
+        let current = next;
+        next += 1;
+        if modules[current].kind != ModuleType::EsModule {
             continue;
         }
-        let Some(kind) = kind_for(&f) else { continue };
-        let content = std::fs::read(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-        modules.push(Module {
-            name: module_name(&f, &dir),
-            kind,
-            content,
-        });
+        let from_path = paths[current].clone();
+        let from_name = modules[current].name.clone();
+        let text = String::from_utf8_lossy(&modules[current].content).into_owned();
+        for spec in import_specifiers(&text) {
+            if !(spec.starts_with("./") || spec.starts_with("../")) {
+                // `cloudflare:*` and `node:*` are runtime modules; anything else is a package.
+                if !spec.contains(':') {
+                    warnings.push(format!(
+                        "{from_name} imports `{spec}`: npm packages are not resolved yet (bundle the worker first)"
+                    ));
+                }
+                continue;
+            }
+            let target = normalize(&parent_dir(&from_path).join(&spec));
+            let Some(kind) = kind_for(&target) else {
+                warnings.push(format!(
+                    "{from_name} imports `{spec}`: no module type for that extension"
+                ));
+                continue;
+            };
+            let canon = match target.canonicalize() {
+                Ok(c) => c,
+                Err(_) => continue, // the engine reports the missing module with its importer
+            };
+            if !seen.insert(canon) {
+                continue;
+            }
+            if modules.len() >= MAX_FILES {
+                return Err(format!(
+                    "more than {MAX_FILES} modules imported from {}",
+                    main.display()
+                ));
+            }
+            let content = std::fs::read(&target)
+                .map_err(|e| format!("cannot read {}: {e}", target.display()))?;
+            modules.push(Module {
+                name: module_name(&target, &dir),
+                kind,
+                content,
+            });
+            paths.push(target);
+        }
     }
     Ok(WorkerSource {
         main_module: main_name,
         modules,
     })
+}
+
+/// The string specifiers of `import ... from "x"`, `import "x"`, `export ... from "x"` and
+/// `import("x")` in JavaScript source. A light scanner, not a parser: comments, strings and
+/// template literals are skipped so their contents are never mistaken for imports. A false
+/// match costs nothing (a file that does not exist is ignored).
+pub fn import_specifiers(src: &str) -> Vec<String> {
+    #[derive(PartialEq)]
+    enum Tok {
+        Import,
+        From,
+        ImportParen,
+        Other,
+    }
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut last = Tok::Other;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'/' && b.get(i + 1) == Some(&b'/') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            i += 2;
+            while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                i += 1;
+            }
+            i += 2;
+            continue;
+        }
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == b'"' || c == b'\'' || c == b'`' {
+            let start = i + 1;
+            i += 1;
+            while i < b.len() && b[i] != c {
+                if b[i] == b'\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            let lit = &src[start..i.min(b.len())];
+            i += 1;
+            if c != b'`' && matches!(last, Tok::Import | Tok::From | Tok::ImportParen) {
+                out.push(lit.to_string());
+            }
+            last = Tok::Other;
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' || c == b'$' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                i += 1;
+            }
+            // `x.import` or `obj.from` are property names, not keywords.
+            let after_dot = start > 0 && src[..start].trim_end().ends_with('.');
+            last = match (&src[start..i], after_dot) {
+                ("import", false) => Tok::Import,
+                ("from", false) => Tok::From,
+                _ => Tok::Other,
+            };
+            continue;
+        }
+        last = if c == b'(' && last == Tok::Import {
+            Tok::ImportParen
+        } else {
+            Tok::Other
+        };
+        i += 1;
+    }
+    out
 }
 
 fn kind_for(path: &Path) -> Option<ModuleType> {
@@ -209,35 +344,6 @@ fn kind_for(path: &Path) -> Option<ModuleType> {
         "bin" => Some(ModuleType::Data),
         _ => None,
     }
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, warnings: &mut Vec<String>) -> Result<(), String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-        let path = entry.path();
-        let fname = entry.file_name();
-        let fname = fname.to_string_lossy();
-        // file_type() does not follow symlinks, so a link cycle cannot trap the walk.
-        let Ok(ft) = entry.file_type() else { continue };
-        if ft.is_dir() {
-            if fname.starts_with('.') || fname == "node_modules" {
-                continue;
-            }
-            walk(&path, out, warnings)?;
-        } else if ft.is_file() || (ft.is_symlink() && path.is_file()) {
-            if out.len() >= MAX_FILES {
-                warnings.push(format!(
-                    "more than {MAX_FILES} files under {}; the rest are not loaded as modules",
-                    dir.display()
-                ));
-                return Ok(());
-            }
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// A small `.env` reader: `KEY=VALUE` lines, `#` comments, optional `export `, and values in
@@ -295,22 +401,32 @@ mod tests {
     }
 
     #[test]
-    fn modules_named_relative_to_project() {
+    fn imports_are_followed_and_named_relative_to_project() {
         let d = tmpdir("mod");
         std::fs::create_dir_all(d.join("src/lib")).unwrap();
-        std::fs::create_dir_all(d.join("src/node_modules/x")).unwrap();
         std::fs::write(
             d.join("src/index.js"),
-            "import a from './lib/a.js';\nexport default {}",
+            "import a from './lib/a.js';\nimport t from \"./lib/t.txt\";\nexport default {}",
         )
         .unwrap();
-        std::fs::write(d.join("src/lib/a.js"), "export default 1").unwrap();
+        std::fs::write(
+            d.join("src/lib/a.js"),
+            "export { x } from '../b.mjs'; import j from './d.json';\nconst m = () => import(\"./x.bin\");\nexport default 1",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("src/b.mjs"),
+            "import a from './lib/a.js'; export const x = 1",
+        )
+        .unwrap();
         std::fs::write(d.join("src/lib/t.txt"), "hi").unwrap();
         std::fs::write(d.join("src/lib/d.json"), "{}").unwrap();
         std::fs::write(d.join("src/lib/x.bin"), [0u8, 1]).unwrap();
-        std::fs::write(d.join("src/lib/readme.md"), "no").unwrap();
-        std::fs::write(d.join("src/node_modules/x/i.js"), "no").unwrap();
-        let s = load_source(&d.join("src/index.js"), &d, &mut vec![]).unwrap();
+        // Not imported: never loaded, even though it would not compile.
+        std::fs::write(d.join("src/lib/broken.js"), "export default {").unwrap();
+        std::fs::write(d.join("tsconfig.json"), "{ // comments\n }").unwrap();
+        let mut warnings = vec![];
+        let s = load_source(&d.join("src/index.js"), &d, &mut warnings).unwrap();
         assert_eq!(s.main_module, "src/index.js");
         let names: Vec<_> = s
             .modules
@@ -322,12 +438,43 @@ mod tests {
             vec![
                 ("src/index.js", ModuleType::EsModule),
                 ("src/lib/a.js", ModuleType::EsModule),
-                ("src/lib/d.json", ModuleType::Json),
                 ("src/lib/t.txt", ModuleType::Text),
+                ("src/b.mjs", ModuleType::EsModule),
+                ("src/lib/d.json", ModuleType::Json),
                 ("src/lib/x.bin", ModuleType::Data),
             ]
         );
+        assert!(warnings.is_empty(), "{warnings:?}");
         std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn specifier_scanner() {
+        let src = r#"
+            import a, { b } from "./a.js";
+            import './side.js'
+            export * from "../re.js";
+            export { c } from './c.js';
+            // import "./commented.js";
+            /* import "./block.js" */
+            const s = "import './in-string.js'";
+            const t = `from "./in-template.js"`;
+            const lazy = await import( "./lazy.js" );
+            const arr = Array.from("abc");
+            obj.import("./not-a-keyword.js");
+            import { connect } from "cloudflare:sockets";
+        "#;
+        assert_eq!(
+            import_specifiers(src),
+            vec![
+                "./a.js",
+                "./side.js",
+                "../re.js",
+                "./c.js",
+                "./lazy.js",
+                "cloudflare:sockets"
+            ]
+        );
     }
 
     #[test]

@@ -92,10 +92,10 @@ pub fn main(args: RunArgs) -> Result<ExitCode, String> {
         .write_all(head.as_bytes())
         .and_then(|()| out.write_all(&result.body))
         .and_then(|()| out.flush());
-    if let Err(e) = written {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(format!("stdout: {e}"));
-        }
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(format!("stdout: {e}"));
     }
     Ok(ExitCode::SUCCESS)
 }

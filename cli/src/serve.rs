@@ -284,10 +284,11 @@ fn build_response(
     let mut res = Response::new(Full::new(Bytes::from(body)));
     *res.status_mut() = status;
     // Only a non-standard phrase needs carrying; hyper writes the canonical one itself.
-    if !status_text.is_empty() && Some(status_text) != status.canonical_reason() {
-        if let Ok(r) = hyper::ext::ReasonPhrase::try_from(status_text.as_bytes().to_vec()) {
-            res.extensions_mut().insert(r);
-        }
+    if !status_text.is_empty()
+        && Some(status_text) != status.canonical_reason()
+        && let Ok(r) = hyper::ext::ReasonPhrase::try_from(status_text.as_bytes().to_vec())
+    {
+        res.extensions_mut().insert(r);
     }
     let map = res.headers_mut();
     for (k, v) in headers {

@@ -54,10 +54,10 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("listening on http://") {
-                    if let Ok(a) = rest.trim().parse() {
-                        let _ = tx.send(a);
-                    }
+                if let Some(rest) = line.strip_prefix("listening on http://")
+                    && let Ok(a) = rest.trim().parse()
+                {
+                    let _ = tx.send(a);
                 }
                 let mut o = out.lock().unwrap();
                 o.push_str(&line);
@@ -282,7 +282,10 @@ pub async fn request(
     headers: &[(String, String)],
     body: Option<Vec<u8>>,
 ) -> Result<Reply, String> {
-    Conn::open(addr).await?.send(method, path, headers, body).await
+    Conn::open(addr)
+        .await?
+        .send(method, path, headers, body)
+        .await
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
