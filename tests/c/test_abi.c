@@ -1,0 +1,443 @@
+/*
+ * The C ABI exercised from C (strict C99 + pthreads), meant to run under AddressSanitizer with
+ * leak detection or under valgrind: bad inputs, one-shot completions across threads, and
+ * workers executed synchronously, asynchronously and as functions.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                                    \
+    do {                                                                               \
+        if (cond) {                                                                    \
+            passed++;                                                                  \
+        } else {                                                                       \
+            failed++;                                                                  \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                              \
+    } while (0)
+
+#define S(lit) lit, (sizeof lit - 1)
+
+/* Runs `call` (which fills the local `err`), then checks its status and error message. */
+#define EXPECT_ERROR(call, want, needle)              \
+    do {                                              \
+        wk_status_t status_ = (call);                 \
+        check_error(status_, (want), err, (needle));  \
+        err = NULL;                                   \
+    } while (0)
+
+static int contains(const char *haystack, const char *needle) {
+    return haystack != NULL && strstr(haystack, needle) != NULL;
+}
+
+/* Checks the status, that an error came back with `needle` in its message, and frees it. */
+static void check_error(wk_status_t got, wk_status_t want, wk_error_t *err, const char *needle) {
+    CHECK(got == want);
+    CHECK(err != NULL);
+    CHECK(wk_error_code(err) == want);
+    if (!contains(wk_error_message(err), needle)) {
+        fprintf(stderr, "  message %s lacks %s\n", wk_error_message(err), needle);
+        failed++;
+    }
+    wk_error_free(err);
+}
+
+static void test_bad_inputs(void) {
+    wk_error_t *err = NULL;
+    wk_env_t *env = NULL;
+    wk_request_t *req = NULL;
+    wk_source_t *src = NULL;
+    wk_engine_t *engine = NULL;
+    wk_engine_options_t opts;
+    wk_source_loader_vtable_t vt;
+    const char bad_utf8[] = {'a', (char)0xC3, '(', 0};
+
+    CHECK(wk_abi_version() == WK_ABI_VERSION);
+    CHECK(strcmp(wk_status_name(WK_E_INVALID_ARGUMENT), "WK_E_INVALID_ARGUMENT") == 0);
+
+    EXPECT_ERROR(wk_env_new(NULL, &err), WK_E_INVALID_ARGUMENT, "out_env is NULL");
+    CHECK(wk_env_new(&env, &err) == WK_OK && err == NULL);
+    EXPECT_ERROR(wk_env_set_var(env, NULL, 1, S("v"), &err), WK_E_INVALID_ARGUMENT,
+                 "key is NULL");
+    EXPECT_ERROR(wk_env_set_var(env, bad_utf8, 3, S("v"), &err), WK_E_INVALID_ARGUMENT,
+                 "not valid UTF-8");
+    EXPECT_ERROR(wk_env_set_json(env, S("J"), S("{nope"), &err), WK_E_INVALID_ARGUMENT,
+                 "not valid JSON");
+    CHECK(wk_env_set_json(env, S("J"), S("[1, {\"a\": null}]"), NULL) == WK_OK);
+    /* err is optional */
+    CHECK(wk_env_set_secret(env, S("K"), NULL, 4, NULL) == WK_E_INVALID_ARGUMENT);
+    wk_env_free(env);
+
+    EXPECT_ERROR(wk_request_new(S("GET"), bad_utf8, 3, &req, &err), WK_E_INVALID_ARGUMENT,
+                 "url is not valid UTF-8");
+    CHECK(req == NULL);
+    CHECK(wk_request_new(S("GET"), S("https://x.test/"), &req, NULL) == WK_OK);
+    EXPECT_ERROR(wk_request_add_header(req, S(""), S("v"), &err), WK_E_INVALID_ARGUMENT,
+                 "header name is empty");
+    EXPECT_ERROR(wk_request_set_body(req, NULL, 5, &err), WK_E_INVALID_ARGUMENT, "NULL");
+    CHECK(wk_request_set_body(req, NULL, 0, NULL) == WK_OK);
+    wk_request_free(req);
+
+    CHECK(wk_source_new(&src, NULL) == WK_OK);
+    EXPECT_ERROR(wk_source_add_module(src, S("a.js"), 42, (const uint8_t *)"x", 1, &err),
+                 WK_E_INVALID_ARGUMENT, "unknown module type 42");
+    EXPECT_ERROR(wk_source_add_module(src, S("a.js"), WK_MODULE_TEXT,
+                                      (const uint8_t *)bad_utf8, 3, &err),
+                 WK_E_INVALID_ARGUMENT, "WK_MODULE_DATA");
+    CHECK(wk_source_add_module(src, S("a.bin"), WK_MODULE_DATA, (const uint8_t *)bad_utf8, 3,
+                               NULL) == WK_OK);
+    wk_source_free(src);
+
+    CHECK(wk_engine_options_init(NULL) == WK_E_INVALID_ARGUMENT);
+    CHECK(wk_engine_options_init(&opts) == WK_OK);
+    CHECK(opts.struct_size == sizeof opts);
+    opts.struct_size = 4;
+    EXPECT_ERROR(wk_engine_new(&opts, NULL, NULL, NULL, &engine, &err), WK_E_INVALID_ARGUMENT, "struct_size is 4");
+    CHECK(engine == NULL);
+    memset(&vt, 0, sizeof vt);
+    vt.struct_size = sizeof vt;
+    EXPECT_ERROR(wk_engine_new(NULL, &vt, NULL, NULL, &engine, &err), WK_E_INVALID_ARGUMENT,
+                 "load is NULL");
+
+    /* Accessors on NULL, and free(NULL), are harmless. */
+    CHECK(wk_response_status(NULL) == 0);
+    CHECK(wk_response_header_count(NULL) == 0);
+    CHECK(strcmp(wk_error_message(NULL), "") == 0);
+    wk_engine_free(NULL);
+    wk_env_free(NULL);
+    wk_request_free(NULL);
+    wk_response_free(NULL);
+    wk_error_free(NULL);
+    wk_source_free(NULL);
+    wk_string_free(NULL);
+    wk_bytes_free(NULL);
+    wk_completion_free(NULL);
+    wk_completion_waiter_free(NULL);
+}
+
+/* ---- completions ---- */
+
+static void *resolve_later(void *arg) {
+    wk_completion_t *c = (wk_completion_t *)arg;
+    static const uint8_t data[] = {'h', 'i', 0, 0xFF};
+    wk_status_t *result = (wk_status_t *)malloc(2 * sizeof *result);
+    result[0] = wk_completion_resolve(c, data, sizeof data);
+    result[1] = wk_completion_resolve(c, data, sizeof data);
+    return result;
+}
+
+static void test_completions(void) {
+    wk_completion_t *c = NULL;
+    wk_completion_waiter_t *w = NULL;
+    wk_error_t *err = NULL;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    pthread_t thread;
+    void *ret = NULL;
+    wk_status_t *statuses;
+
+    /* Resolved from another thread while this one waits; the second resolve is refused. */
+    CHECK(wk_completion_new(&c, &w, &err) == WK_OK);
+    CHECK(pthread_create(&thread, NULL, resolve_later, c) == 0);
+    CHECK(wk_completion_wait(w, &data, &len, &err) == WK_OK);
+    CHECK(len == 4 && data != NULL && memcmp(data, "hi\0\xFF", 4) == 0);
+    wk_bytes_free(data);
+    pthread_join(thread, &ret);
+    statuses = (wk_status_t *)ret;
+    CHECK(statuses[0] == WK_OK);
+    CHECK(statuses[1] == WK_E_INVALID_ARGUMENT);
+    free(statuses);
+    CHECK(wk_completion_reject(c, S("late")) == WK_E_INVALID_ARGUMENT);
+    EXPECT_ERROR(wk_completion_wait(w, &data, &len, &err), WK_E_INVALID_ARGUMENT,
+                 "already called");
+    wk_completion_waiter_free(w);
+
+    /* Rejected: the waiter sees the message. */
+    CHECK(wk_completion_new(&c, &w, NULL) == WK_OK);
+    CHECK(wk_completion_reject(c, S("disk on fire")) == WK_OK);
+    EXPECT_ERROR(wk_completion_wait(w, &data, &len, &err), WK_E_REJECTED, "disk on fire");
+    CHECK(data == NULL);
+    wk_completion_waiter_free(w);
+
+    /* Dropped unresolved: rejected as "completion dropped". */
+    CHECK(wk_completion_new(&c, &w, NULL) == WK_OK);
+    wk_completion_free(c);
+    CHECK(wk_completion_resolve(c, NULL, 0) == WK_E_INVALID_ARGUMENT);
+    EXPECT_ERROR(wk_completion_wait(w, &data, &len, &err), WK_E_REJECTED,
+                 "completion dropped");
+    wk_completion_waiter_free(w);
+
+    /* A waiter freed without waiting; the host's resolve still succeeds. */
+    CHECK(wk_completion_new(&c, &w, NULL) == WK_OK);
+    wk_completion_waiter_free(w);
+    CHECK(wk_completion_resolve(c, (const uint8_t *)"x", 1) == WK_OK);
+}
+
+/* ---- executing workers ---- */
+
+static const char WORKER[] =
+    "export default {\n"
+    "  async fetch(request, env, ctx) {\n"
+    "    const path = request.url.replace('https://example.com', '');\n"
+    "    console.log('path', path);\n"
+    "    if (path === '/throw') { console.error('oops'); throw new TypeError('broken ' + path); }\n"
+    "    const h = new Headers();\n"
+    "    h.append('set-cookie', 'a=1');\n"
+    "    h.append('set-cookie', 'b=2');\n"
+    "    h.set('x-var', env.NAME);\n"
+    "    h.set('x-accept', request.headers.get('accept') || '');\n"
+    "    const body = request.method === 'POST' ? await request.text() : 'hello ' + path;\n"
+    "    return new Response(body, { status: 201, headers: h });\n"
+    "  },\n"
+    "};\n"
+    "export function add(env, a, b) { return a + b; }\n";
+
+struct loader_state {
+    int loads;
+    int freed;
+};
+
+static wk_status_t load(void *user_data, const char *site, size_t site_len, const char *deploy,
+                        size_t deploy_len, wk_source_t *out) {
+    struct loader_state *st = (struct loader_state *)user_data;
+    (void)deploy;
+    (void)deploy_len;
+    __atomic_add_fetch(&st->loads, 1, __ATOMIC_SEQ_CST);
+    if (site_len == 4 && strcmp(site, "main") == 0) {
+        if (wk_source_add_module(out, S("src/main.js"), WK_MODULE_ESM, (const uint8_t *)WORKER,
+                                 sizeof WORKER - 1, NULL) != WK_OK)
+            return WK_E_INTERNAL;
+        return wk_source_set_main(out, S("src/main.js"), NULL);
+    }
+    wk_source_set_error(out, S("no worker called that"), NULL);
+    return WK_E_NOT_FOUND;
+}
+
+static void free_state(void *user_data) {
+    ((struct loader_state *)user_data)->freed++;
+}
+
+static wk_request_t *make_request(const char *method, const char *url) {
+    wk_request_t *req = NULL;
+    if (wk_request_new(method, strlen(method), url, strlen(url), &req, NULL) != WK_OK) abort();
+    return req;
+}
+
+static void test_execute(wk_engine_t *engine) {
+    wk_env_t *env = NULL;
+    wk_request_t *req;
+    wk_response_t *resp = NULL;
+    wk_error_t *err = NULL;
+    const char *name, *value, *msg;
+    size_t name_len, value_len, msg_len, n, total;
+    const uint8_t *body;
+    uint8_t chunk[4];
+    char collected[64];
+    wk_log_level_t level;
+    int cookies = 0;
+    size_t i;
+
+    CHECK(wk_env_new(&env, NULL) == WK_OK);
+    CHECK(wk_env_set_var(env, S("NAME"), S("ada"), NULL) == WK_OK);
+
+    req = make_request("GET", "https://example.com/hi");
+    CHECK(wk_request_add_header(req, S("accept"), S("text/html"), NULL) == WK_OK);
+    CHECK(wk_request_add_header(req, S("accept"), S("text/plain"), NULL) == WK_OK);
+    CHECK(wk_execute(engine, S("main"), S("v1"), env, req, &resp, &err) == WK_OK);
+    CHECK(err == NULL);
+    CHECK(wk_response_status(resp) == 201);
+    for (i = 0; i < wk_response_header_count(resp); i++) {
+        CHECK(wk_response_header_at(resp, i, &name, &name_len, &value, &value_len) == WK_OK);
+        CHECK(strlen(name) == name_len && strlen(value) == value_len);
+        if (strcmp(name, "set-cookie") == 0) {
+            CHECK(strcmp(value, cookies == 0 ? "a=1" : "b=2") == 0);
+            cookies++;
+        }
+        if (strcmp(name, "x-var") == 0) CHECK(strcmp(value, "ada") == 0);
+        if (strcmp(name, "x-accept") == 0) CHECK(strcmp(value, "text/html, text/plain") == 0);
+    }
+    CHECK(cookies == 2);
+    CHECK(wk_response_header_at(resp, 1000, NULL, NULL, NULL, NULL) == WK_E_NOT_FOUND);
+    CHECK(wk_response_body(resp, &body, &n) == WK_OK);
+    CHECK(n == 9 && memcmp(body, "hello /hi", 9) == 0);
+    /* Incremental reads with a tiny buffer give the same bytes. */
+    total = 0;
+    do {
+        CHECK(wk_response_body_read(resp, chunk, sizeof chunk, &n) == WK_OK);
+        memcpy(collected + total, chunk, n);
+        total += n;
+    } while (n > 0 && total < sizeof collected - sizeof chunk);
+    CHECK(total == 9 && memcmp(collected, "hello /hi", 9) == 0);
+    CHECK(wk_response_log_count(resp) == 1);
+    CHECK(wk_response_log_at(resp, 0, &level, &msg, &msg_len) == WK_OK);
+    CHECK(level == WK_LOG_LOG && strcmp(msg, "path /hi") == 0 && msg_len == 8);
+    wk_response_free(resp);
+    wk_request_free(req);
+
+    /* A binary POST body comes back unchanged... as text the worker decoded, so use ASCII. */
+    req = make_request("POST", "https://example.com/echo");
+    CHECK(wk_request_set_body(req, (const uint8_t *)"ping", 4, NULL) == WK_OK);
+    CHECK(wk_execute(engine, S("main"), S("v1"), env, req, &resp, NULL) == WK_OK);
+    CHECK(wk_response_body(resp, &body, &n) == WK_OK && n == 4 && memcmp(body, "ping", 4) == 0);
+    wk_response_free(resp);
+    wk_request_free(req);
+
+    /* A worker exception: error status, error details, and still a 500 response with logs. */
+    req = make_request("GET", "https://example.com/throw");
+    CHECK(wk_execute(engine, S("main"), S("v1"), env, req, &resp, &err) == WK_E_EXCEPTION);
+    CHECK(resp != NULL && wk_response_status(resp) == 500);
+    CHECK(err != NULL && strcmp(wk_error_name(err), "TypeError") == 0);
+    CHECK(strcmp(wk_error_kind(err), "exception") == 0);
+    CHECK(contains(wk_error_message(err), "broken /throw"));
+    CHECK(wk_response_log_count(resp) == 2);
+    CHECK(wk_response_log_at(resp, 1, &level, &msg, NULL) == WK_OK);
+    CHECK(level == WK_LOG_ERROR && strcmp(msg, "oops") == 0);
+    wk_error_free(err);
+    wk_response_free(resp);
+
+    /* An unknown site: the loader's message comes back as WK_E_NOT_FOUND. */
+    CHECK(wk_execute(engine, S("nope"), S("v1"), NULL, req, &resp, &err) == WK_E_NOT_FOUND);
+    CHECK(contains(wk_error_message(err), "no worker called that"));
+    wk_error_free(err);
+    wk_response_free(resp);
+    wk_request_free(req);
+    wk_env_free(env);
+}
+
+static void test_function_and_compile(wk_engine_t *engine) {
+    char *json = NULL;
+    size_t len = 0;
+    wk_error_t *err = NULL;
+    wk_source_t *src = NULL;
+    uint8_t *cache = NULL;
+    wk_request_t *req;
+    wk_response_t *resp = NULL;
+    const uint8_t *body;
+    size_t n;
+    static const char script[] =
+        "addEventListener('fetch', e => e.respondWith(new Response('sw ' + e.request.method)));\n";
+    static const char broken[] = "export default {\n  fetch( {\n};\n";
+
+    CHECK(wk_execute_function(engine, S("main"), S("v1"), NULL, S("add"), S("[40, 2]"), &json,
+                              &len, &err) == WK_OK);
+    CHECK(json != NULL && strcmp(json, "42") == 0 && len == 2);
+    wk_string_free(json);
+    EXPECT_ERROR(wk_execute_function(engine, S("main"), S("v1"), NULL, S("add"), S("{}"), &json,
+                                     &len, &err),
+                 WK_E_INVALID_ARGUMENT, "JSON array");
+    CHECK(json == NULL);
+
+    /* compile_and_cache: a service-worker script served without the loader. */
+    CHECK(wk_source_new(&src, NULL) == WK_OK);
+    CHECK(wk_source_add_module(src, S("sw.js"), WK_MODULE_SCRIPT, (const uint8_t *)script,
+                               sizeof script - 1, NULL) == WK_OK);
+    CHECK(wk_compile_and_cache(engine, S("sw"), S("v1"), src, &cache, &len, &err) == WK_OK);
+    CHECK(cache != NULL && len > 0);
+    wk_bytes_free(cache);
+    wk_source_free(src);
+    req = make_request("PUT", "https://example.com/");
+    CHECK(wk_execute(engine, S("sw"), S("v1"), NULL, req, &resp, NULL) == WK_OK);
+    CHECK(wk_response_body(resp, &body, &n) == WK_OK && n == 6 && memcmp(body, "sw PUT", 6) == 0);
+    wk_response_free(resp);
+    wk_request_free(req);
+
+    /* A syntax error names the file and line. */
+    CHECK(wk_source_new(&src, NULL) == WK_OK);
+    CHECK(wk_source_add_module(src, S("broken.js"), WK_MODULE_ESM, (const uint8_t *)broken,
+                               sizeof broken - 1, NULL) == WK_OK);
+    CHECK(wk_compile_and_cache(engine, S("broken"), S("v1"), src, &cache, &len, &err) ==
+          WK_E_SCRIPT);
+    CHECK(cache == NULL);
+    CHECK(err != NULL && strncmp(wk_error_location(err), "broken.js:", 10) == 0);
+    wk_error_free(err);
+    wk_source_free(src);
+}
+
+/* ---- async ---- */
+
+struct async_state {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done, ok, failed;
+    pthread_t caller;
+    int other_thread;
+};
+
+static void on_done(void *user_data, wk_status_t status, wk_response_t *resp, wk_error_t *err) {
+    struct async_state *st = (struct async_state *)user_data;
+    pthread_mutex_lock(&st->lock);
+    st->done++;
+    if (status == WK_OK && wk_response_status(resp) == 201 && err == NULL) st->ok++;
+    if (status == WK_E_EXCEPTION && wk_response_status(resp) == 500 && err != NULL) st->failed++;
+    if (!pthread_equal(pthread_self(), st->caller)) st->other_thread++;
+    pthread_cond_broadcast(&st->cond);
+    pthread_mutex_unlock(&st->lock);
+    wk_response_free(resp);
+    wk_error_free(err);
+}
+
+static void test_async(wk_engine_t *engine) {
+    struct async_state st;
+    int i;
+    const int count = 20;
+    memset(&st, 0, sizeof st);
+    pthread_mutex_init(&st.lock, NULL);
+    pthread_cond_init(&st.cond, NULL);
+    st.caller = pthread_self();
+    for (i = 0; i < count; i++) {
+        wk_request_t *req =
+            make_request("GET", i % 5 == 4 ? "https://example.com/throw" : "https://example.com/a");
+        CHECK(wk_execute_async(engine, S("main"), S("v1"), NULL, req, on_done, &st, NULL) ==
+              WK_OK);
+        wk_request_free(req); /* copied by wk_execute_async */
+    }
+    pthread_mutex_lock(&st.lock);
+    while (st.done < count) pthread_cond_wait(&st.cond, &st.lock);
+    pthread_mutex_unlock(&st.lock);
+    CHECK(st.ok == count - count / 5);
+    CHECK(st.failed == count / 5);
+    CHECK(st.other_thread == count);
+    pthread_mutex_destroy(&st.lock);
+    pthread_cond_destroy(&st.cond);
+}
+
+int main(void) {
+    wk_engine_options_t opts;
+    wk_source_loader_vtable_t vt;
+    struct loader_state state = {0, 0};
+    wk_engine_t *engine = NULL;
+    wk_error_t *err = NULL;
+
+    test_bad_inputs();
+    test_completions();
+
+    wk_engine_options_init(&opts);
+    opts.pool_size = 2;
+    opts.warm_isolates = 1;
+    memset(&vt, 0, sizeof vt);
+    vt.struct_size = sizeof vt;
+    vt.load = load;
+    CHECK(wk_engine_new(&opts, &vt, &state, free_state, &engine, &err) == WK_OK);
+    if (engine == NULL) {
+        fprintf(stderr, "wk_engine_new: %s\n", wk_error_message(err));
+        wk_error_free(err);
+        return 1;
+    }
+    test_execute(engine);
+    test_function_and_compile(engine);
+    test_async(engine);
+    CHECK(state.loads >= 1);
+    CHECK(wk_engine_shutdown(engine, NULL) == WK_OK);
+    CHECK(state.freed == 0);
+    wk_engine_free(engine);
+    CHECK(state.freed == 1);
+
+    printf("c abi: %d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
