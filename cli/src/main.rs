@@ -172,9 +172,25 @@ pub fn announce(project: &project::Project) {
             project.compatibility_flags.join(", ")
         );
     }
+}
+
+/// One line on stderr describing what `wk serve` is about to serve.
+pub fn describe(project: &project::Project) {
+    let n = project.source.modules.len();
+    let kind = match project.source.modules.first().map(|m| m.kind) {
+        Some(worker_core::ModuleType::Script) => "service-worker script",
+        _ => "ES modules",
+    };
+    let mut line = format!(
+        "wk: worker `{}` from {} ({kind}, {n} module{})",
+        project.name,
+        project.main_path.display(),
+        if n == 1 { "" } else { "s" }
+    );
     if let Some(d) = &project.compatibility_date {
-        eprintln!("note: compatibility_date {d}");
+        line.push_str(&format!(", compatibility_date {d}"));
     }
+    eprintln!("{line}");
 }
 
 /// The site id and deploy key the CLI's single worker runs under.

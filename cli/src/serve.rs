@@ -36,6 +36,7 @@ struct State {
 pub fn main(args: ServeArgs) -> Result<ExitCode, String> {
     let project = crate::load_project(&args.worker)?;
     crate::announce(&project);
+    crate::describe(&project);
     let dir = crate::project_dir(&project);
     let engine = crate::start_engine(&args.engine, &project.name, project.source.clone(), &dir)?;
 
