@@ -325,11 +325,12 @@
   }
 
   function joinEntries(ctx, entries, base, braces, level, isArrayLike) {
-    if (isArrayLike && entries.length > 6) entries = groupColumns(ctx, entries);
+    const count = entries.length;
+    if (isArrayLike && count > 6) entries = groupColumns(ctx, entries);
     const opening = base ? `${base} ${braces[0]}` : braces[0];
-    // Objects nesting more than three levels of objects never go on one line; otherwise the
-    // entries are joined when they fit in the break length.
-    if (ctx.lastLevel - level < 3 && entries.length === entries.filter((e) => !e.includes("\n")).length) {
+    // Objects nesting more than three levels of objects never go on one line, nor do arrays
+    // laid out in columns; otherwise the entries are joined when they fit in the break length.
+    if (ctx.lastLevel - level < 3 && entries.length === count && !entries.some((e) => e.includes("\n"))) {
       const start = entries.length + ctx.indentLvl + braces[0].length + base.length + 10;
       const total = entries.reduce((sum, e) => sum + e.length, 0) + entries.length + start;
       if (total + entries.length <= BREAK_LENGTH && !base.includes("\n")) {
@@ -526,16 +527,13 @@
       ...(hasValues ? [cells["\0value"] ?? ""] : []),
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)) + 2);
-    const center = (s, w) => {
-      const left = Math.floor((w - s.length) / 2);
-      return " ".repeat(left) + s + " ".repeat(w - s.length - left);
-    };
+    const cell = (s, w) => " " + s + " ".repeat(w - s.length - 1);
     const line = (l, m, r) => l + widths.map((w) => "─".repeat(w)).join(m) + r;
     const out = [
       line("┌", "┬", "┐"),
-      "│" + header.map((h, i) => center(h, widths[i])).join("│") + "│",
+      "│" + header.map((h, i) => cell(h, widths[i])).join("│") + "│",
       line("├", "┼", "┤"),
-      ...table.map((r) => "│" + r.map((c, i) => center(c, widths[i])).join("│") + "│"),
+      ...table.map((r) => "│" + r.map((c, i) => cell(c, widths[i])).join("│") + "│"),
       line("└", "┴", "┘"),
     ];
     return out.join("\n");
