@@ -224,7 +224,7 @@ pub fn start_engine(
     if let Err(e) = engine.compile_and_cache(site, DEPLOY_KEY, source) {
         output::print_error(&e, dir);
         engine.shutdown();
-        return Err("the worker failed to compile".into());
+        return Err("the worker failed to load".into());
     }
     Ok(engine)
 }

@@ -350,3 +350,29 @@ fn port_in_use_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn cpu_limit_is_a_1102_page_and_the_server_recovers() {
+    let dir = TempDir::new("cpu");
+    let script = dir.write(
+        "worker.js",
+        "export default {\n  fetch(request) {\n    if (new URL(request.url).pathname === '/spin') { while (true) {} }\n    return new Response('fine');\n  },\n};\n",
+    );
+    let server = Server::start(&[script.to_str().unwrap(), "--cpu-ms", "100"], None).unwrap();
+    let rt = runtime();
+    let reply = rt
+        .block_on(request(server.addr, "GET", "/spin", &[], None))
+        .unwrap();
+    assert_eq!(reply.status, 500);
+    assert!(
+        reply
+            .text()
+            .starts_with("Error 1102: Worker exceeded resource limits"),
+        "{}",
+        reply.text()
+    );
+    let reply = rt
+        .block_on(request(server.addr, "GET", "/", &[], None))
+        .unwrap();
+    assert_eq!((reply.status, reply.text().as_str()), (200, "fine"));
+}
