@@ -86,14 +86,15 @@
     #s;
 
     constructor(underlyingSource = undefined, strategy = undefined) {
+      this.#s = initReadable(this);
+      // Platform-created streams get their controller from createReadableStream().
+      if (underlyingSource === illegalConstructor) return;
       if (underlyingSource !== undefined && underlyingSource !== null && typeof underlyingSource !== "object") {
         throw new TypeError("The underlying source must be an object");
       }
       if (strategy !== undefined && strategy !== null && typeof strategy !== "object") {
         throw new TypeError("The queuing strategy must be an object");
       }
-      this.#s = initReadable(this);
-      if (underlyingSource === illegalConstructor) return;
       const type = underlyingSource?.type;
       if (type !== undefined && String(type) !== "bytes") {
         throw new TypeError(`Invalid underlying source type: ${String(type)}`);
@@ -643,11 +644,11 @@
   class WritableStream {
     #s;
     constructor(underlyingSink = undefined, strategy = undefined) {
+      this.#s = initWritable(this);
+      if (underlyingSink === illegalConstructor) return;
       if (underlyingSink !== undefined && underlyingSink !== null && typeof underlyingSink !== "object") {
         throw new TypeError("The underlying sink must be an object");
       }
-      this.#s = initWritable(this);
-      if (underlyingSink === illegalConstructor) return;
       if (underlyingSink?.type !== undefined) throw new RangeError("Invalid underlying sink type");
       const hwm = extractHighWaterMark(strategy, 1);
       const size = extractSize(strategy);
