@@ -108,7 +108,13 @@ async fn run_server(mut state: State, ip: std::net::IpAddr, port: u16) -> Result
         }
     }
     drop(listener);
-    eprintln!("shutting down");
+    eprintln!("shutting down (a second signal stops immediately)");
+    // A request stuck in a long wait should not hold a developer's terminal hostage.
+    tokio::spawn(async {
+        shutdown_signal().await;
+        eprintln!("stopping without waiting for in-flight requests");
+        std::process::exit(130);
+    });
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()
