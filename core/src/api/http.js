@@ -871,7 +871,7 @@
   defineBodyMethods(Request.prototype, (r) => requestState(r));
   setToStringTag(Request, "Request");
 
-  // Incoming requests carry immutable headers, as on Cloudflare.
+  // Incoming requests carry immutable headers and redirect "manual", as on Cloudflare.
   internals.newIncomingRequest = (method, url, headersFlat, body) => {
     const headers = new Headers();
     for (let i = 0; i + 1 < headersFlat.length; i += 2) {
@@ -880,6 +880,7 @@
     const request = new Request(url);
     const s = requestState(request);
     s.method = method;
+    s.redirect = "manual";
     s.headers = headers;
     s.body = body === null || body === undefined ? null : bytesBody(body);
     headersInternals.setImmutable(headers);
