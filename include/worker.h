@@ -390,10 +390,11 @@ wk_status_t wk_engine_new(const wk_engine_options_t *options,
                           wk_error_t **err);
 
 /**
- * Stops the engine: refuses new work (later calls fail with `WK_E_INTERNAL`), lets in-flight
- * requests and `waitUntil` work finish, waits until every pending `wk_execute_async` callback
- * has returned (unless called from inside such a callback), and joins the executor threads.
- * Idempotent. The engine must still be freed. Any thread.
+ * Stops the engine: refuses new work (later calls fail with `WK_E_INTERNAL`), waits until every
+ * request accepted by `wk_execute_async` has completed and its callback has returned, lets
+ * in-flight requests and `waitUntil` work finish, and joins the executor threads. Called from
+ * inside a `wk_execute_async` callback it cannot wait for the others: requests not yet running
+ * then complete with `WK_E_INTERNAL`. Idempotent. The engine must still be freed. Any thread.
  *
  * Errors: `WK_E_INVALID_ARGUMENT` if `engine` is NULL.
  */
@@ -439,8 +440,8 @@ wk_status_t wk_execute(const wk_engine_t *engine,
  * `user_data` is passed to `done` untouched. Any thread, concurrently.
  *
  * Returns `WK_OK` if the request was started (then `done` will be called), or an error
- * (`WK_E_INVALID_ARGUMENT`, `WK_E_INTERNAL` after `wk_engine_free` began) and then `done` is
- * never called.
+ * (`WK_E_INVALID_ARGUMENT`, `WK_E_INTERNAL` once `wk_engine_shutdown`/`wk_engine_free` began)
+ * and then `done` is never called.
  */
 wk_status_t wk_execute_async(const wk_engine_t *engine,
                              const char *site,

@@ -155,14 +155,17 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 
 impl wk_engine_t {
     fn shutdown(&self) {
-        if !self.shut_down.swap(true, Ordering::SeqCst) {
+        let first = !self.shut_down.swap(true, Ordering::SeqCst);
+        // Requests accepted by wk_execute_async finish normally before the engine stops (new
+        // ones are refused from here on). Their callbacks run on the runtime thread, so waiting
+        // there would deadlock: from inside a callback, pending requests fail instead.
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.inflight.wait_idle();
+        }
+        if first {
             let engine = self.engine.clone();
             // A panic here must not stop wk_engine_free from releasing everything else.
             let _ = catch_unwind(AssertUnwindSafe(|| off_runtime(|| engine.shutdown())));
-        }
-        // Callbacks run on the runtime thread: waiting for them there would deadlock.
-        if tokio::runtime::Handle::try_current().is_err() {
-            self.inflight.wait_idle();
         }
     }
 }
@@ -244,10 +247,11 @@ pub unsafe extern "C" fn wk_engine_new(
     })
 }
 
-/// Stops the engine: refuses new work (later calls fail with `WK_E_INTERNAL`), lets in-flight
-/// requests and `waitUntil` work finish, waits until every pending `wk_execute_async` callback
-/// has returned (unless called from inside such a callback), and joins the executor threads.
-/// Idempotent. The engine must still be freed. Any thread.
+/// Stops the engine: refuses new work (later calls fail with `WK_E_INTERNAL`), waits until every
+/// request accepted by `wk_execute_async` has completed and its callback has returned, lets
+/// in-flight requests and `waitUntil` work finish, and joins the executor threads. Called from
+/// inside a `wk_execute_async` callback it cannot wait for the others: requests not yet running
+/// then complete with `WK_E_INTERNAL`. Idempotent. The engine must still be freed. Any thread.
 ///
 /// Errors: `WK_E_INVALID_ARGUMENT` if `engine` is NULL.
 #[unsafe(no_mangle)]
@@ -428,8 +432,8 @@ impl Drop for Done {
 /// `user_data` is passed to `done` untouched. Any thread, concurrently.
 ///
 /// Returns `WK_OK` if the request was started (then `done` will be called), or an error
-/// (`WK_E_INVALID_ARGUMENT`, `WK_E_INTERNAL` after `wk_engine_free` began) and then `done` is
-/// never called.
+/// (`WK_E_INVALID_ARGUMENT`, `WK_E_INTERNAL` once `wk_engine_shutdown`/`wk_engine_free` began)
+/// and then `done` is never called.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wk_execute_async(
     engine: *const wk_engine_t,
@@ -448,6 +452,13 @@ pub unsafe extern "C" fn wk_execute_async(
         let cb = done.ok_or_else(|| invalid("done is NULL"))?;
         let call = call_args(site, site_len, deploy, deploy_len, env)?;
         let req = handle(request, "request")?.req.clone();
+        if e.shut_down.load(Ordering::SeqCst) {
+            return Err(wk_error_t::new(
+                WK_E_INTERNAL,
+                "internalError",
+                "the engine is shut down",
+            ));
+        }
         let rt = e.runtime.lock().unwrap_or_else(|p| p.into_inner());
         let rt = rt.as_ref().ok_or_else(|| {
             wk_error_t::new(WK_E_INTERNAL, "internalError", "the engine is being freed")

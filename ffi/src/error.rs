@@ -345,3 +345,13 @@ pub unsafe extern "C" fn wk_string_free(s: *mut c_char) {
     // SAFETY: `s` is NULL or a string libworker returned and the host has not freed.
     ffi_value((), || unsafe { free_out(s.cast()) })
 }
+
+/// Runs `f` the way every exported function runs its body, for tests of the panic barrier:
+/// a panic comes back as `WK_E_PANIC` with its message in `*err`. Not part of the C ABI.
+#[doc(hidden)]
+pub fn run_guarded(err: *mut *mut wk_error_t, f: impl FnOnce()) -> wk_status_t {
+    ffi_call(err, || {
+        f();
+        Ok(())
+    })
+}

@@ -1101,3 +1101,212 @@ fn engine_free_calls_user_data_free_once_and_shutdown_refuses_work() {
         assert_eq!(LOCAL_FREED.load(Ordering::SeqCst), 1);
     }
 }
+
+#[test]
+fn panics_become_wk_e_panic() {
+    let mut err = null_mut();
+    let st = run_guarded(&mut err, || panic!("kaboom {}", 7));
+    assert_eq!(st, WK_E_PANIC);
+    // SAFETY: error returned by the guard.
+    unsafe { assert_eq!(cstr(wk_error_kind(err)), "panic") };
+    assert!(take_err(err).contains("kaboom 7"));
+    assert_eq!(run_guarded(null_mut(), || {}), WK_OK);
+}
+
+const SLOW: &str = r#"
+export default {
+  async fetch(request) {
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    return new Response("slow done");
+  },
+};
+"#;
+
+unsafe extern "C" fn slow_loader(
+    _ud: *mut c_void,
+    _site: *const c_char,
+    _site_len: usize,
+    _deploy: *const c_char,
+    _deploy_len: usize,
+    out: *mut wk_source_t,
+) -> wk_status_t {
+    // SAFETY: `out` is the builder libworker handed us.
+    unsafe {
+        wk_source_add_module(
+            out,
+            c"slow.js".as_ptr(),
+            7,
+            WK_MODULE_ESM,
+            SLOW.as_ptr(),
+            SLOW.len(),
+            null_mut(),
+        )
+    }
+}
+
+fn slow_engine() -> *mut wk_engine_t {
+    let vt = wk_source_loader_vtable_t {
+        struct_size: size_of::<wk_source_loader_vtable_t>() as u32,
+        load: Some(slow_loader),
+    };
+    let mut e = null_mut();
+    // SAFETY: valid arguments.
+    assert_eq!(
+        unsafe { wk_engine_new(null(), &vt, null_mut(), None, &mut e, null_mut()) },
+        WK_OK
+    );
+    e
+}
+
+static SLOW_DONE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" fn count_done(
+    _ud: *mut c_void,
+    status: wk_status_t,
+    resp: *mut wk_response_t,
+    err: *mut wk_error_t,
+) {
+    if status == WK_OK && body(resp) == "slow done" {
+        SLOW_DONE.fetch_add(1, Ordering::SeqCst);
+    }
+    // SAFETY: the callback owns both.
+    unsafe {
+        wk_response_free(resp);
+        wk_error_free(err);
+    }
+}
+
+#[test]
+fn engine_free_waits_for_pending_async_callbacks() {
+    let e = slow_engine();
+    let req = new_request("GET", "https://example.com/");
+    for _ in 0..10 {
+        // SAFETY: valid arguments.
+        let st = unsafe {
+            wk_execute_async(
+                e,
+                c"slow".as_ptr(),
+                4,
+                c"v1".as_ptr(),
+                2,
+                null(),
+                req,
+                Some(count_done),
+                null_mut(),
+                null_mut(),
+            )
+        };
+        assert_eq!(st, WK_OK);
+    }
+    // SAFETY: freed once each.
+    unsafe {
+        wk_request_free(req);
+        wk_engine_free(e);
+    }
+    assert_eq!(
+        SLOW_DONE.load(Ordering::SeqCst),
+        10,
+        "every callback ran, with its response, before wk_engine_free returned"
+    );
+}
+
+struct Reentrant {
+    engine: *mut wk_engine_t,
+    tx: mpsc::Sender<(wk_status_t, String)>,
+}
+
+unsafe extern "C" fn reenter(
+    ud: *mut c_void,
+    status: wk_status_t,
+    resp: *mut wk_response_t,
+    err: *mut wk_error_t,
+) {
+    // SAFETY: `ud` is the Box<Reentrant> leaked by the test, reclaimed once here.
+    let r = unsafe { Box::from_raw(ud.cast::<Reentrant>()) };
+    assert_eq!(status, WK_OK);
+    // SAFETY: objects owned by this callback; the engine is freed last, from here.
+    unsafe {
+        wk_response_free(resp);
+        wk_error_free(err);
+        // A blocking call from the callback thread still works...
+        let req = new_request("GET", "https://example.com/");
+        let mut inner = null_mut();
+        let st = wk_execute(
+            r.engine,
+            c"slow".as_ptr(),
+            4,
+            c"v1".as_ptr(),
+            2,
+            null(),
+            req,
+            &mut inner,
+            null_mut(),
+        );
+        let text = body(inner);
+        wk_response_free(inner);
+        wk_request_free(req);
+        // ...and so does freeing the engine from inside its own callback.
+        wk_engine_free(r.engine);
+        let _ = r.tx.send((st, text));
+    }
+}
+
+#[test]
+fn callbacks_may_call_back_in_and_free_the_engine() {
+    let e = slow_engine();
+    let (tx, rx) = mpsc::channel();
+    let ud = Box::into_raw(Box::new(Reentrant { engine: e, tx }));
+    let req = new_request("GET", "https://example.com/");
+    // SAFETY: valid arguments; ownership of `ud` and of the engine passes to the callback.
+    unsafe {
+        let st = wk_execute_async(
+            e,
+            c"slow".as_ptr(),
+            4,
+            c"v1".as_ptr(),
+            2,
+            null(),
+            req,
+            Some(reenter),
+            ud.cast(),
+            null_mut(),
+        );
+        assert_eq!(st, WK_OK);
+        wk_request_free(req);
+    }
+    let (st, text) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("callback ran");
+    assert_eq!(st, WK_OK);
+    assert_eq!(text, "slow done");
+}
+
+#[test]
+fn response_reports_duration() {
+    let e = slow_engine();
+    let req = new_request("GET", "https://example.com/");
+    let mut resp = null_mut();
+    // SAFETY: valid arguments; all freed once.
+    unsafe {
+        let st = wk_execute(
+            e,
+            c"slow".as_ptr(),
+            4,
+            c"v1".as_ptr(),
+            2,
+            null(),
+            req,
+            &mut resp,
+            null_mut(),
+        );
+        assert_eq!(st, WK_OK);
+        assert!(
+            wk_response_duration_us(resp) >= 30_000,
+            "{}",
+            wk_response_duration_us(resp)
+        );
+        wk_response_free(resp);
+        wk_request_free(req);
+        wk_engine_free(e);
+    }
+}
