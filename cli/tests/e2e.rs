@@ -12,7 +12,7 @@ const HELLO: &str = r#"export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/slow") {
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 1000));
       return new Response("slow done");
     }
     if (url.pathname === "/throw") {
@@ -228,7 +228,7 @@ fn sigterm_finishes_in_flight_requests_and_exits_0() {
     let slow =
         std::thread::spawn(move || runtime().block_on(request(addr, "GET", "/slow", &[], None)));
     // Let the slow request reach the worker before the signal.
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(400));
     let status = server.terminate().unwrap();
     assert!(
         status.success(),
