@@ -161,7 +161,7 @@ typedef wk_status_t (*wk_source_load_cb)(void *user_data,
 typedef struct {
   uint32_t struct_size;
   /**
-   * Required.
+   * Required; see `wk_source_load_cb`.
    */
   wk_source_load_cb load;
 } wk_source_loader_vtable_t;

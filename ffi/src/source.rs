@@ -199,7 +199,7 @@ pub type wk_user_data_free_cb = Option<unsafe extern "C" fn(user_data: *mut c_vo
 #[derive(Clone, Copy)]
 pub struct wk_source_loader_vtable_t {
     pub struct_size: u32,
-    /// Required.
+    /// Required; see `wk_source_load_cb`.
     pub load: wk_source_load_cb,
 }
 

@@ -1310,3 +1310,71 @@ fn response_reports_duration() {
         wk_engine_free(e);
     }
 }
+
+const SPIN: &str = r#"
+export default {
+  fetch(request) {
+    if (request.url.endsWith("/spin")) { while (true) {} }
+    return new Response("fine");
+  },
+};
+"#;
+
+unsafe extern "C" fn spin_loader(
+    _ud: *mut c_void,
+    _site: *const c_char,
+    _site_len: usize,
+    _deploy: *const c_char,
+    _deploy_len: usize,
+    out: *mut wk_source_t,
+) -> wk_status_t {
+    // SAFETY: `out` is the builder libworker handed us.
+    unsafe {
+        wk_source_add_module(
+            out,
+            c"spin.js".as_ptr(),
+            7,
+            WK_MODULE_ESM,
+            SPIN.as_ptr(),
+            SPIN.len(),
+            null_mut(),
+        )
+    }
+}
+
+#[test]
+fn cpu_limit_is_wk_e_limit_and_the_engine_keeps_serving() {
+    // SAFETY: valid arguments; every object freed once.
+    unsafe {
+        let mut opts: wk_engine_options_t = std::mem::zeroed();
+        assert_eq!(wk_engine_options_init(&mut opts), WK_OK);
+        opts.pool_size = 1;
+        opts.cpu_time_ms = 50;
+        let vt = wk_source_loader_vtable_t {
+            struct_size: size_of::<wk_source_loader_vtable_t>() as u32,
+            load: Some(spin_loader),
+        };
+        let mut e = null_mut();
+        assert_eq!(
+            wk_engine_new(&opts, &vt, null_mut(), None, &mut e, null_mut()),
+            WK_OK
+        );
+        let engine = Engine {
+            ptr: e,
+            site: "spin",
+        };
+        let req = new_request("GET", "https://example.com/spin");
+        let (st, resp, err) = engine.request(req);
+        assert_eq!(st, WK_E_LIMIT, "{}", cstr(wk_error_message(err)));
+        assert_eq!(cstr(wk_error_kind(err)), "exceededCpu");
+        assert_eq!(wk_response_status(resp), 500);
+        wk_error_free(err);
+        wk_response_free(resp);
+        wk_request_free(req);
+        let resp = engine
+            .get("https://example.com/ok")
+            .expect("next request succeeds");
+        assert_eq!(body(resp), "fine");
+        wk_response_free(resp);
+    }
+}
