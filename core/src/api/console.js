@@ -171,6 +171,19 @@
     return out;
   }
 
+  // Platform classes keep their state in private fields, invisible to a generic walk; each
+  // registers how it wants to be shown: { props: [[key, value]] } renders `Name { key: value }`,
+  // { pairs: [[k, v]] } renders `Name { k => v }`.
+  const inspectors = new Map();
+  internals.registerInspector = (ctor, view) => inspectors.set(ctor.prototype, view);
+  function findInspector(value) {
+    for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+      const view = inspectors.get(proto);
+      if (view) return view;
+    }
+    return undefined;
+  }
+
   const isIndexKey = (key) => typeof key === "string" && /^(0|[1-9][0-9]*)$/.test(key);
 
   function formatRaw(ctx, value, level) {
@@ -276,6 +289,17 @@
         ctx.seen.push(value);
         entries = ownEntries(ctx, value, level);
         if (entries.length === 0) return `${braces[0]}}`;
+      } else if (findInspector(value)) {
+        if (tooDeep) return `[${ctorName}]`;
+        const view = findInspector(value)(value);
+        braces = [`${ctorName} {`, "}"];
+        ctx.seen.push(value);
+        ctx.indentLvl += 2;
+        entries = view.props
+          ? view.props.map(([k, v]) => `${formatKey(k)}: ${formatValue(ctx, v, level + 1)}`)
+          : view.pairs.map(([k, v]) => `${formatValue(ctx, k, level + 1)} => ${formatValue(ctx, v, level + 1)}`);
+        ctx.indentLvl -= 2;
+        if (entries.length === 0) empty = true;
       } else if (kind === "WeakMap" || kind === "WeakSet") {
         return `${prefixOf(kind)} { <items unknown> }`;
       } else if (kind === "Number" || kind === "String" || kind === "Boolean" || kind === "BigInt" || kind === "Symbol") {

@@ -905,6 +905,14 @@
     return { status: s.status, statusText: s.statusText, headersFlat, body };
   };
 
+  const view = (obj, keys) => ({ props: keys.map((k) => [k, obj[k]]) });
+  internals.registerInspector(Headers, (h) => ({ props: headersInternals.sorted(h) }));
+  internals.registerInspector(Blob, (b) => view(b, ["size", "type"]));
+  internals.registerInspector(File, (f) => view(f, ["name", "lastModified", "size", "type"]));
+  internals.registerInspector(FormData, (fd) => ({ props: formDataList(fd) }));
+  internals.registerInspector(Request, (r) => view(r, ["method", "url", "headers", "redirect", "bodyUsed"]));
+  internals.registerInspector(Response, (r) => view(r, ["status", "statusText", "headers", "ok", "redirected", "type", "url", "bodyUsed"]));
+
   for (const [name, value] of Object.entries({ Headers, Blob, File, FormData, Response, Request })) {
     defineGlobal(name, value);
   }

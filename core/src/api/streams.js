@@ -1656,6 +1656,15 @@
     return out;
   };
 
+  internals.registerInspector(ReadableStream, (rs) => {
+    const s = readableState(rs);
+    return { props: [["locked", s.reader !== null], ["state", s.state]] };
+  });
+  internals.registerInspector(WritableStream, (ws) => {
+    const s = writableState(ws);
+    return { props: [["locked", s.writer !== null], ["state", s.state]] };
+  });
+
   for (const [name, value] of Object.entries({
     ReadableStream, ReadableStreamDefaultReader, ReadableStreamDefaultController,
     WritableStream, WritableStreamDefaultWriter, WritableStreamDefaultController,

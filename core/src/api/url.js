@@ -323,6 +323,12 @@
   setToStringTag(URL, "URL");
   internals.URL = URL;
 
+  internals.registerInspector(URL, (u) => ({
+    props: ["href", "origin", "protocol", "username", "password", "host", "hostname", "port", "pathname",
+      "search", "searchParams", "hash"].map((k) => [k, u[k]]),
+  }));
+  internals.registerInspector(URLSearchParams, (p) => ({ pairs: paramsInternals.list(p) }));
+
   defineGlobal("URL", URL);
   defineGlobal("URLSearchParams", URLSearchParams);
 })
