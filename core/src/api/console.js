@@ -288,7 +288,7 @@
         if (tooDeep) return `[${ctorName ?? "Promise"}]`;
         ctx.seen.push(value);
         entries = ownEntries(ctx, value, level);
-        if (entries.length === 0) return `${braces[0]}}`;
+        if (entries.length === 0) empty = true;
       } else if (findInspector(value)) {
         if (tooDeep) return `[${ctorName}]`;
         const view = findInspector(value)(value);
@@ -308,9 +308,10 @@
         const skip = kind === "String" ? (k) => isIndexKey(k) || k === "length" : undefined;
         ctx.seen.push(value);
         entries = ownEntries(ctx, value, level, skip);
-        ctx.seen.pop();
-        if (entries.length === 0) return base;
-        ctx.seen.push(value);
+        if (entries.length === 0) {
+          ctx.seen.pop();
+          return base;
+        }
       } else if (kind === "Arguments") {
         braces = ["[Arguments] [", "]"];
         if (tooDeep) return "[Arguments]";

@@ -361,11 +361,8 @@
         error,
         message: error instanceof Error ? error.message : String(error),
       });
-      try {
-        dispatch(globalThis, event);
-      } catch {
-        // dispatch() already reports listener errors; nothing else can throw here.
-      }
+      // An error listener that throws is logged, not reported again, so it cannot recurse.
+      dispatch(globalThis, event, (err) => internals.logUncaught("Uncaught ", err));
       handled = event.defaultPrevented;
     }
     if (!handled) internals.logUncaught("Uncaught ", error);
