@@ -33,6 +33,8 @@ pub(crate) struct Completion {
 /// One request or function call in flight in an isolate, until its `waitUntil` work ends.
 struct Invocation {
     reply: Option<oneshot::Sender<Completion>>,
+    outcome: Option<(Outcome, bool)>,
+    finished: bool,
     logs: Vec<LogEntry>,
     cpu: Duration,
     started: Instant,
@@ -62,6 +64,21 @@ pub(crate) struct IsolateState {
 struct Timer {
     invocation: u32,
     task: tokio::task::JoinHandle<()>,
+}
+
+impl Invocation {
+    fn deliver(&mut self) {
+        if let Some((outcome, pass_through)) = self.outcome.take()
+            && let Some(reply) = self.reply.take()
+        {
+            let logs = std::mem::take(&mut self.logs);
+            let _ = reply.send(Completion {
+                outcome,
+                logs,
+                pass_through,
+            });
+        }
+    }
 }
 
 /// Captured log volume per invocation, as on Cloudflare (128 KB).
@@ -118,6 +135,8 @@ impl IsolateState {
             id,
             Invocation {
                 reply: Some(tx),
+                outcome: None,
+                finished: false,
                 logs,
                 cpu: Duration::ZERO,
                 started: Instant::now(),
@@ -126,29 +145,36 @@ impl IsolateState {
         (id, rx)
     }
 
-    /// Hands the outcome to the caller. The invocation stays until `finish` (waitUntil work).
+    /// Records the outcome; it reaches the caller when the current turn of JS ends, so logs
+    /// written later in the same turn (unhandled rejections, say) travel with it.
     pub fn complete(&self, id: u32, outcome: Outcome, pass_through: bool) {
-        let mut invocations = self.invocations.borrow_mut();
-        if let Some(inv) = invocations.get_mut(&id)
-            && let Some(reply) = inv.reply.take()
+        if let Some(inv) = self.invocations.borrow_mut().get_mut(&id)
+            && inv.reply.is_some()
+            && inv.outcome.is_none()
         {
-            let logs = std::mem::take(&mut inv.logs);
-            let _ = reply.send(Completion {
-                outcome,
-                logs,
-                pass_through,
-            });
+            inv.outcome = Some((outcome, pass_through));
         }
     }
 
-    /// The invocation is over, `waitUntil` work included.
+    /// Sends every recorded outcome to its caller and forgets finished invocations.
+    fn deliver(&self) {
+        self.invocations.borrow_mut().retain(|_, inv| {
+            inv.deliver();
+            !inv.finished
+        });
+    }
+
+    /// The invocation is over, `waitUntil` work included; it goes at the end of this turn.
     pub fn finish(&self, id: u32) {
-        self.invocations.borrow_mut().remove(&id);
+        if let Some(inv) = self.invocations.borrow_mut().get_mut(&id) {
+            inv.finished = true;
+        }
     }
 
     fn abort(&self, id: u32, error: WorkerError) {
         self.complete(id, Outcome::Failed(error), false);
         self.finish(id);
+        self.deliver();
     }
 
     pub fn in_flight(&self) -> usize {
@@ -373,6 +399,7 @@ impl Worker {
             inv.cpu += elapsed;
         }
         self.state.current.set(prev);
+        self.state.deliver();
         self.isolate.pump();
 
         let oom = self.isolate.hit_heap_limit();
