@@ -1,12 +1,18 @@
 /// The bootstrap scripts, in evaluation order. Each is a function expression called with the
 /// native `ops` and the private `internals` object while the startup snapshot is built.
 pub const BOOTSTRAP: &[(&str, &str)] = &[
-    ("wk:internal/builtins.js", include_str!("../api/builtins.js")),
+    (
+        "wk:internal/builtins.js",
+        include_str!("../api/builtins.js"),
+    ),
     ("wk:internal/globals.js", include_str!("../api/globals.js")),
     ("wk:internal/events.js", include_str!("../api/events.js")),
     ("wk:internal/console.js", include_str!("../api/console.js")),
     ("wk:internal/timers.js", include_str!("../api/timers.js")),
-    ("wk:internal/encoding.js", include_str!("../api/encoding.js")),
+    (
+        "wk:internal/encoding.js",
+        include_str!("../api/encoding.js"),
+    ),
     ("wk:internal/url.js", include_str!("../api/url.js")),
     ("wk:internal/streams.js", include_str!("../api/streams.js")),
     ("wk:internal/http.js", include_str!("../api/http.js")),
