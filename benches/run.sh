@@ -9,8 +9,11 @@
 #   ROUNDS (2)       alternating wk / Deno measurements per server, to spread machine noise
 #   PIN (0)          1 = servers on CPU 0, wrk on CPU 1 (taskset), to keep them off each other's core
 #   WK               path of the wk binary (default target/release/wk, built here)
+#   WK_ARGS          extra flags for `wk serve` (--quiet is passed when wk has it)
 #   DENO             path of a deno binary (default: npm-installed into target/bench-peers/)
-#   WORKER           hello worker file for wk (default: examples/workers/hello*, else a temp file)
+#   WORKER           worker file for wk (default: a temp file with the same hello as the Deno one)
+#   EXAMPLE (1)      also measure `wk serve --config examples/workers/hello/wrangler.jsonc` (an
+#                    extra row, not in the ratio: that worker parses the URL and reads env)
 # Servers listen on 127.0.0.1 only and are killed on exit, whatever happens.
 set -euo pipefail
 
@@ -92,13 +95,9 @@ find_deno() {
   return 1
 }
 
+# The worker wk serves for the ratio: the same hello as the Deno script, unless WORKER is set.
 find_worker() {
   if [ -n "${WORKER:-}" ]; then echo "$WORKER"; return 0; fi
-  local c
-  for c in examples/workers/hello/worker.js examples/workers/hello/index.js \
-    examples/workers/hello/src/index.js examples/workers/hello.js; do
-    [ -f "$c" ] && { echo "$ROOT/$c"; return 0; }
-  done
   printf 'export default { fetch() { return new Response("hello") } }\n' >"$TMP/hello-worker.js"
   echo "$TMP/hello-worker.js"
 }
@@ -165,11 +164,11 @@ measure() {
   echo "${rps:-0} ${p50:--} ${p99:--} ${errs:-?}"
 }
 
-# run_server NAME PORT CMD...: start, check the body, measure, stop. Leaves the measure line in
+# run_server NAME PORT EXPECT CMD...: start, check the body starts with EXPECT, measure, stop. Leaves the measure line in
 # $TMP/result. Not run in a subshell, so the EXIT trap knows every server pid.
 run_server() {
-  local name=$1 port=$2
-  shift 2
+  local name=$1 port=$2 expect=$3
+  shift 3
   local pin=()
   [ "${PIN:-0}" = 1 ] && pin=(taskset -c 0)
   "${pin[@]}" "$@" >"$TMP/$name.log" 2>&1 &
@@ -183,8 +182,8 @@ run_server() {
   fi
   local body
   body=$(curl -s --max-time 2 "http://127.0.0.1:$port/" || true)
-  if [ "$body" != hello ]; then
-    echo "$name answered '$body' instead of 'hello'" >&2
+  if [ "${body#"$expect"}" = "$body" ]; then
+    echo "$name answered '$body', expected '$expect'" >&2
   fi
   measure "$name" "$port" >"$TMP/result"
   stop_server "$pid"
@@ -207,6 +206,12 @@ serve_bench() {
   deno=$(find_deno) || { echo "Deno unavailable: measuring wk alone" >&2; deno=""; }
   local worker
   worker=$(find_worker)
+  # Deno.serve prints nothing per request; give wk the same chance (its per-request log line
+  # is on by default, as with wrangler dev). WK_ARGS adds flags, e.g. WK_ARGS="--threads 1".
+  local wk_args=()
+  "$wk" serve --help 2>/dev/null | grep -q -- '--quiet' && wk_args+=(--quiet)
+  read -r -a extra <<<"${WK_ARGS:-}"
+  wk_args+=("${extra[@]}")
   cat >"$TMP/deno-hello.js" <<'EOF'
 const port = Number(Deno.args[0]);
 Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, () => new Response("hello"));
@@ -214,22 +219,32 @@ EOF
   export DENO_DIR="$ROOT/target/bench-peers/deno-dir" DENO_NO_UPDATE_CHECK=1
 
   log "serve: wrk -t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s (after ${WARMUP}s warm-up), $ROUNDS round(s), PIN=${PIN:-0}"
-  echo "wk:     $wk serve $worker"
+  echo "wk:     $wk serve $worker ${wk_args[*]}"
   [ -n "$deno" ] && echo "deno:   $deno run --allow-net deno-hello.js ($("$deno" --version | head -1))"
-  printf '%-6s %5s %12s %10s %10s %7s\n' server round req/s p50 p99 errors
-  local r wk_sum=0 deno_sum=0 wk_n=0 deno_n=0 port rps p50 p99 errs
+  printf '%-10s %5s %12s %10s %10s %7s\n' server round req/s p50 p99 errors
+  local r wk_sum=0 deno_sum=0 ex_sum=0 wk_n=0 deno_n=0 ex_n=0 port rps p50 p99 errs
+  local example="$ROOT/examples/workers/hello/wrangler.jsonc"
   for r in $(seq 1 "$ROUNDS"); do
     port=$(free_port 18787)
-    if run_server wk "$port" "$wk" serve "$worker" --ip 127.0.0.1 --port "$port"; then
+    if run_server wk "$port" hello "$wk" serve "$worker" --ip 127.0.0.1 --port "$port" "${wk_args[@]}"; then
       read -r rps p50 p99 errs <"$TMP/result"
-      printf '%-6s %5s %12s %10s %10s %7s\n' wk "$r" "$rps" "$p50" "$p99" "$errs"
+      printf '%-10s %5s %12s %10s %10s %7s\n' wk "$r" "$rps" "$p50" "$p99" "$errs"
       wk_sum=$(awk -v a="$wk_sum" -v b="$rps" 'BEGIN {print a + b}'); wk_n=$((wk_n + 1))
+    fi
+    if [ "${EXAMPLE:-1}" = 1 ] && [ -f "$example" ]; then
+      port=$(free_port 18787)
+      if run_server wk-example "$port" Hello "$wk" serve --config "$example" --ip 127.0.0.1 \
+        --port "$port" "${wk_args[@]}"; then
+        read -r rps p50 p99 errs <"$TMP/result"
+        printf '%-10s %5s %12s %10s %10s %7s\n' wk-example "$r" "$rps" "$p50" "$p99" "$errs"
+        ex_sum=$(awk -v a="$ex_sum" -v b="$rps" 'BEGIN {print a + b}'); ex_n=$((ex_n + 1))
+      fi
     fi
     if [ -n "$deno" ]; then
       port=$(free_port 18887)
-      if run_server deno "$port" "$deno" run --allow-net "$TMP/deno-hello.js" "$port"; then
+      if run_server deno "$port" hello "$deno" run --allow-net "$TMP/deno-hello.js" "$port"; then
         read -r rps p50 p99 errs <"$TMP/result"
-        printf '%-6s %5s %12s %10s %10s %7s\n' deno "$r" "$rps" "$p50" "$p99" "$errs"
+        printf '%-10s %5s %12s %10s %10s %7s\n' deno "$r" "$rps" "$p50" "$p99" "$errs"
         deno_sum=$(awk -v a="$deno_sum" -v b="$rps" 'BEGIN {print a + b}'); deno_n=$((deno_n + 1))
       fi
     fi
@@ -242,6 +257,10 @@ EOF
   printf '%-28s %12s  %s\n' metric measured goal
   printf '%-28s %12s  %s\n' "wk serve req/s (mean)" "$wk_mean" ""
   printf '%-28s %12s  %s\n' "Deno.serve req/s (mean)" "${deno_mean}" ""
+  if [ "$ex_n" -gt 0 ]; then
+    printf '%-28s %12s  %s\n' "wk examples/hello req/s" \
+      "$(awk -v s="$ex_sum" -v n="$ex_n" 'BEGIN {printf "%.0f", s / n}')" ""
+  fi
   if [ "$wk_n" -gt 0 ] && [ "$deno_n" -gt 0 ] && [ "$deno_mean" != 0 ]; then
     local ratio verdict
     ratio=$(awk -v a="$wk_mean" -v b="$deno_mean" 'BEGIN {printf "%.2f", a / b}')

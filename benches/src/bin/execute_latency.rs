@@ -83,6 +83,42 @@ fn sequential_blocking(
     (samples, errors)
 }
 
+/// The floor any cross-thread design pays: an empty job sent through a tokio unbounded mpsc to
+/// another thread running a current-thread runtime, answered through a oneshot (the same
+/// mechanism `Engine::execute` uses to reach its executor thread), awaited sequentially.
+fn handoff_floor(rt: &tokio::runtime::Runtime, iters: usize, max: Duration) -> Stats {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<()>>();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        rt.block_on(async {
+            while let Some(reply) = rx.recv().await {
+                let _ = reply.send(());
+            }
+        });
+    });
+    let samples = rt.block_on(async {
+        let mut samples = Vec::with_capacity(iters);
+        let deadline = Instant::now() + max;
+        for _ in 0..iters {
+            let t = Instant::now();
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            tx.send(reply).expect("hand-off thread is gone");
+            answer.await.expect("hand-off thread dropped the reply");
+            samples.push(t.elapsed());
+            if Instant::now() > deadline {
+                break;
+            }
+        }
+        samples
+    });
+    drop(tx);
+    server.join().expect("hand-off thread panicked");
+    Stats::of(samples)
+}
+
 struct Concurrent {
     requests: u64,
     errors: u64,
@@ -170,6 +206,7 @@ fn main() {
     let b = Stats::of(block_samples);
     let c = concurrent(&rt, &engine, &env, callers, secs);
     engine.shutdown();
+    let floor = handoff_floor(&rt, iters, max);
 
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     let mut table = Table::new("execute_latency: warm hello worker, in process");
@@ -207,6 +244,10 @@ fn main() {
     table.info(format!("p50 / p99, {callers} callers"), {
         format!("{} / {}", fmt_dur(c.latency.p50), fmt_dur(c.latency.p99))
     });
+    table.info(
+        "hand-off floor p50 / p99 (empty job)",
+        format!("{} / {}", fmt_dur(floor.p50), fmt_dur(floor.p99)),
+    );
     table.info(
         "failed responses",
         format!("{}", async_errors + block_errors + c.errors as usize),
