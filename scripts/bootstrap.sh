@@ -25,10 +25,16 @@ apt_update_once() {
   fi
 }
 
-# A C++ compiler for the shim (Rust's toolchain only brings a linker requirement on cc).
-if ! command -v g++ >/dev/null 2>&1; then
+# Build tools: a C++ compiler for the shim, make/readelf for the C example and C ABI tests,
+# valgrind where LeakSanitizer cannot run.
+tools=()
+command -v g++ >/dev/null 2>&1 || tools+=(g++)
+command -v make >/dev/null 2>&1 || tools+=(make)
+command -v readelf >/dev/null 2>&1 || tools+=(binutils)
+command -v valgrind >/dev/null 2>&1 || tools+=(valgrind)
+if [ "${#tools[@]}" -gt 0 ]; then
   apt_update_once
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq g++
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${tools[@]}"
 fi
 
 # Runtime libraries libnode.so.108 needs (the local prefix carries libnode itself only).
