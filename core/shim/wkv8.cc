@@ -16,7 +16,8 @@ using namespace v8;
 
 namespace {
 
-std::unique_ptr<Platform> g_platform;
+// Never destroyed: executor threads may still be inside V8 while static destructors run at exit.
+Platform* g_platform = nullptr;
 wkv8_op_cb g_op_cb = nullptr;
 
 void OpTrampoline(const FunctionCallbackInfo<Value>& info);
@@ -349,8 +350,8 @@ extern "C" {
 void wkv8_init(int worker_threads, const char* flags, wkv8_op_cb op_cb) {
   g_op_cb = op_cb;
   if (flags && *flags) V8::SetFlagsFromString(flags);
-  g_platform = platform::NewDefaultPlatform(worker_threads);
-  V8::InitializePlatform(g_platform.get());
+  g_platform = platform::NewDefaultPlatform(worker_threads).release();
+  V8::InitializePlatform(g_platform);
   V8::Initialize();
 }
 
@@ -473,7 +474,7 @@ size_t wkv8_isolate_heap_used(wkv8_isolate* w) {
 }
 
 void wkv8_isolate_pump(wkv8_isolate* w) {
-  while (platform::PumpMessageLoop(g_platform.get(), w->iso,
+  while (platform::PumpMessageLoop(g_platform, w->iso,
                                    platform::MessageLoopBehavior::kDoNotWait)) {
   }
 }
