@@ -210,6 +210,41 @@ pub fn rss_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// Resident memory (KiB) by kind of mapping, from /proc/self/smaps: what an RSS difference is
+/// made of. Anonymous mappings are told apart by size: V8 allocates its heap in 256 KiB pages
+/// (adjacent ones may be merged into one mapping by the kernel), glibc's thread arenas and V8's
+/// code range are reservations of 64 MiB and more. A rough guide, not an exact attribution.
+pub fn rss_by_kind() -> std::collections::BTreeMap<&'static str, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return out;
+    };
+    let mut kind = "other";
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or("");
+        if let Some((start, end)) = first.split_once('-')
+            && let (Ok(start), Ok(end)) =
+                (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+        {
+            let path = fields.nth(4).unwrap_or("");
+            let size = end - start;
+            kind = match path {
+                "[heap]" => "brk heap (main malloc arena)",
+                p if p.starts_with('/') => "file-backed (code, data)",
+                "" if size == 256 << 10 => "anon = 256 KiB (one V8 heap page)",
+                "" if size >= 32 << 20 => "anon >= 32 MiB (malloc arenas, V8 code range)",
+                "" => "anon other (merged V8 pages, big mallocs)",
+                _ => "other ([stack], [vdso], ...)",
+            };
+        } else if first == "Rss:" {
+            let kib: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            *out.entry(kind).or_insert(0) += kib;
+        }
+    }
+    out
+}
+
 /// The hello worker every benchmark runs; `tag` makes the source unique per worker when set, so
 /// no cache keyed by source text can share work between workers.
 pub fn hello_source(tag: Option<&str>) -> WorkerSource {
@@ -282,5 +317,7 @@ mod tests {
     #[test]
     fn rss_is_readable_on_linux() {
         assert!(rss_kib().unwrap() > 0);
+        let kinds = rss_by_kind();
+        assert!(kinds.values().sum::<u64>() > 0, "{kinds:?}");
     }
 }

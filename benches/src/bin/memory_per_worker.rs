@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use worker_benches::{Args, Table, Verdict, describe, engine, fmt_dur, hello_loader, rss_kib};
+use worker_benches::{
+    Args, Table, Verdict, describe, engine, fmt_dur, hello_loader, rss_by_kind, rss_kib,
+};
 use worker_core::{EngineConfig, Env, ExecuteResult, WorkerRequest};
 
 const USAGE: &str = "memory_per_worker [--workers N] [--pool P] [--warm W] [--settle-ms MS]
@@ -64,6 +66,7 @@ fn main() {
         tokio::time::sleep(settle).await;
     });
     let base = rss();
+    let base_kinds = rss_by_kind();
 
     let mut quarters = Vec::new();
     let start = Instant::now();
@@ -81,6 +84,7 @@ fn main() {
     let before_settle = rss();
     std::thread::sleep(settle);
     let after = rss();
+    let after_kinds = rss_by_kind();
 
     // Is the first worker still resident? A warm request answers in microseconds; an evicted
     // worker would have to be loaded and compiled again.
@@ -133,4 +137,12 @@ fn main() {
         format!("{} / {}", fmt_dur(revisit[0]), fmt_dur(revisit[1])),
     );
     table.print();
+
+    // Where the growth is, by kind of mapping (from /proc/self/smaps).
+    let mut kinds = Table::new("RSS growth by kind of mapping (smaps), per resident worker");
+    for (kind, kib) in &after_kinds {
+        let grew = kib.saturating_sub(base_kinds.get(kind).copied().unwrap_or(0));
+        kinds.info(*kind, format!("{:.1} KiB", grew as f64 / n as f64));
+    }
+    kinds.print();
 }
