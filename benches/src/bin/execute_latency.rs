@@ -119,6 +119,44 @@ fn handoff_floor(rt: &tokio::runtime::Runtime, iters: usize, max: Duration) -> S
     Stats::of(samples)
 }
 
+/// The same round trip between two threads that never sleep (both spin on an atomic): what
+/// the hand-off costs without waking a parked thread. The gap to `handoff_floor` is the
+/// wake-up latency of an idle core (futex/eventfd wake, scheduler, on a VM the vCPU halt).
+fn handoff_spinning(iters: usize, max: Duration) -> Stats {
+    let turn = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (t2, s2) = (turn.clone(), stop.clone());
+    let server = std::thread::spawn(move || {
+        let mut seen = 0;
+        while !s2.load(Ordering::Relaxed) {
+            let now = t2.load(Ordering::Acquire);
+            if now != seen && now % 2 == 1 {
+                seen = now + 1;
+                t2.store(seen, Ordering::Release);
+            }
+            std::hint::spin_loop();
+        }
+    });
+    let mut samples = Vec::with_capacity(iters);
+    let deadline = Instant::now() + max;
+    let mut n = 0u64;
+    for _ in 0..iters {
+        let t = Instant::now();
+        n += 1;
+        turn.store(2 * n - 1, Ordering::Release);
+        while turn.load(Ordering::Acquire) != 2 * n {
+            std::hint::spin_loop();
+        }
+        samples.push(t.elapsed());
+        if Instant::now() > deadline {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    server.join().expect("spinning thread panicked");
+    Stats::of(samples)
+}
+
 struct Concurrent {
     requests: u64,
     errors: u64,
@@ -207,6 +245,7 @@ fn main() {
     let c = concurrent(&rt, &engine, &env, callers, secs);
     engine.shutdown();
     let floor = handoff_floor(&rt, iters, max);
+    let spin = handoff_spinning(iters.min(5000), max);
 
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     let mut table = Table::new("execute_latency: warm hello worker, in process");
@@ -247,6 +286,10 @@ fn main() {
     table.info(
         "hand-off floor p50 / p99 (empty job)",
         format!("{} / {}", fmt_dur(floor.p50), fmt_dur(floor.p99)),
+    );
+    table.info(
+        "  same, both threads spinning",
+        format!("{} / {}", fmt_dur(spin.p50), fmt_dur(spin.p99)),
     );
     table.info(
         "failed responses",
