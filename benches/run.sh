@@ -25,7 +25,7 @@ what=${1:-all}
 case "$what" in
   all | latency | cold | memory | serve) ;;
   -h | --help | help)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 0
     ;;
   *)
