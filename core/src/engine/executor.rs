@@ -161,8 +161,12 @@ impl Executor {
         }
         tokio::task::spawn_local(async move {
             while self.spares.borrow().len() < self.shared.config.warm_isolates {
-                // Yield first so queued requests run before this background work.
+                // Booting an isolate takes milliseconds of this thread: do it only while no
+                // request is being handled here, so it never sits in front of one.
                 tokio::task::yield_now().await;
+                while self.active.get() > 0 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
                 let spare = Spare::new(&self.shared);
                 self.spares.borrow_mut().push(spare);
             }
