@@ -467,19 +467,11 @@ void wkv8_isolate_terminate(wkv8_isolate* w) { w->iso->TerminateExecution(); }
 void wkv8_isolate_cancel_terminate(wkv8_isolate* w) { w->iso->CancelTerminateExecution(); }
 int wkv8_isolate_oom(wkv8_isolate* w) { return w->oom ? 1 : 0; }
 
-size_t wkv8_isolate_heap_used(wkv8_isolate* w) {
-  HeapStatistics st;
-  w->iso->GetHeapStatistics(&st);
-  return st.used_heap_size();
-}
-
 void wkv8_isolate_pump(wkv8_isolate* w) {
   while (platform::PumpMessageLoop(g_platform, w->iso,
                                    platform::MessageLoopBehavior::kDoNotWait)) {
   }
 }
-
-void wkv8_isolate_low_memory(wkv8_isolate* w) { w->iso->LowMemoryNotification(); }
 
 void wkv8_enter(wkv8_isolate* w, wkv8_scope_fn fn, void* arg) {
   Isolate::Scope isc(w->iso);
@@ -513,16 +505,6 @@ void wkv8_push_string(wkv8_scope* s, const char* p, size_t len) {
   }
 }
 
-void wkv8_push_latin1(wkv8_scope* s, const uint8_t* p, size_t len) {
-  Local<String> str;
-  if (String::NewFromOneByte(s->iso, p, NewStringType::kNormal, static_cast<int>(len))
-          .ToLocal(&str)) {
-    s->stack.push_back(str);
-  } else {
-    s->stack.push_back(Undefined(s->iso));
-  }
-}
-
 void wkv8_push_bytes(wkv8_scope* s, const uint8_t* p, size_t len) {
   void* mem = std::malloc(len ? len : 1);
   if (!mem) {
@@ -544,16 +526,12 @@ void wkv8_push_array(wkv8_scope* s, int n) {
   s->stack.push_back(arr);
 }
 
-void wkv8_push_object(wkv8_scope* s) { s->stack.push_back(Object::New(s->iso)); }
-
 void wkv8_push_internal(wkv8_scope* s, const char* name, size_t len) {
   Local<Object> internals = s->w->internals.Get(s->iso);
   s->stack.push_back(internals);
   wkv8_get(s, static_cast<int>(s->stack.size()) - 1, name, len);
   s->stack.erase(s->stack.end() - 2);
 }
-
-void wkv8_push_global(wkv8_scope* s) { s->stack.push_back(s->ctx->Global()); }
 
 void wkv8_get(wkv8_scope* s, int obj, const char* name, size_t len) {
   Local<Value> o = At(s, obj);
@@ -718,11 +696,6 @@ void wkv8_throw(wkv8_scope* s, const char* kind, const char* msg, size_t len) {
   }
   s->throw_pending = true;
   s->thrown = e;
-}
-
-void wkv8_throw_value(wkv8_scope* s, int idx) {
-  s->throw_pending = true;
-  s->thrown = At(s, idx);
 }
 
 void wkv8_microtasks(wkv8_scope* s) { s->iso->PerformMicrotaskCheckpoint(); }

@@ -80,10 +80,8 @@ void wkv8_isolate_terminate(wkv8_isolate* iso);
 void wkv8_isolate_cancel_terminate(wkv8_isolate* iso);
 // Set once the heap came close to its limit; the running script was terminated.
 int wkv8_isolate_oom(wkv8_isolate* iso);
-size_t wkv8_isolate_heap_used(wkv8_isolate* iso);
 // Runs pending platform tasks for this isolate (GC finalisation, wasm). Never blocks.
 void wkv8_isolate_pump(wkv8_isolate* iso);
-void wkv8_isolate_low_memory(wkv8_isolate* iso);
 
 // Opens isolate, handle and context scopes, then calls fn(scope, arg).
 typedef void (*wkv8_scope_fn)(wkv8_scope* s, void* arg);
@@ -98,12 +96,9 @@ void wkv8_push_null(wkv8_scope* s);
 void wkv8_push_bool(wkv8_scope* s, int v);
 void wkv8_push_number(wkv8_scope* s, double v);
 void wkv8_push_string(wkv8_scope* s, const char* p, size_t len);
-void wkv8_push_latin1(wkv8_scope* s, const uint8_t* p, size_t len);
 void wkv8_push_bytes(wkv8_scope* s, const uint8_t* p, size_t len);  // a new Uint8Array
 void wkv8_push_array(wkv8_scope* s, int n);                          // pops n values into an array
-void wkv8_push_object(wkv8_scope* s);
 void wkv8_push_internal(wkv8_scope* s, const char* name, size_t len);
-void wkv8_push_global(wkv8_scope* s);
 void wkv8_get(wkv8_scope* s, int obj, const char* name, size_t len);  // pushes obj[name]
 void wkv8_get_index(wkv8_scope* s, int obj, uint32_t i);             // pushes obj[i]
 void wkv8_set(wkv8_scope* s, int obj, const char* name, size_t len);  // pops value into obj[name]
@@ -124,8 +119,6 @@ int wkv8_promise_state(wkv8_scope* s, int idx);
 int wkv8_call(wkv8_scope* s, int fn, int recv, int argc, wkv8_exc* exc);
 // Inside an op: throws a new error of `kind` ("TypeError", "RangeError", "Error", ...).
 void wkv8_throw(wkv8_scope* s, const char* kind, const char* msg, size_t len);
-// Inside an op: throws stack[idx].
-void wkv8_throw_value(wkv8_scope* s, int idx);
 void wkv8_microtasks(wkv8_scope* s);
 // Pushes an array of the reasons of promises rejected without a handler since the last call.
 int wkv8_take_rejections(wkv8_scope* s);

@@ -461,6 +461,24 @@ impl Worker {
         });
     }
 
+    /// Compiles `m` through `compile`, handing it the engine's code cache for the module and
+    /// keeping a fresh cache it produces. Returns the cache now in effect for the module.
+    fn with_code_cache(
+        &self,
+        m: &Module,
+        compile: impl FnOnce(Option<&[u8]>) -> Result<Option<Vec<u8>>, Failure>,
+    ) -> Result<Vec<u8>, Failure> {
+        let key = Shared::cache_key(m);
+        let cached = self.shared.cached_code(key);
+        match compile(cached.as_deref())? {
+            Some(fresh) => {
+                self.shared.store_code(key, fresh.clone());
+                Ok(fresh)
+            }
+            None => Ok(cached.map(|c| c.to_vec()).unwrap_or_default()),
+        }
+    }
+
     /// Compiles every module, evaluates the main one and hands its exports to the bootstrap.
     /// Returns the main module's code cache.
     pub fn load(&self, source: &WorkerSource) -> Result<Vec<u8>, WorkerError> {
@@ -484,26 +502,17 @@ impl Worker {
                 if m.kind == ModuleType::Script {
                     continue;
                 }
-                let key = Shared::cache_key(m);
-                let cached = self.shared.cached_code(key);
-                let fresh =
-                    s.add_module(&m.name, module_kind(m.kind), &m.content, cached.as_deref())?;
-                if let Some(fresh) = &fresh {
-                    self.shared.store_code(key, fresh.clone());
-                }
+                let cache = self.with_code_cache(m, |cached| {
+                    s.add_module(&m.name, module_kind(m.kind), &m.content, cached)
+                })?;
                 if m.name == main.name {
-                    main_cache = fresh.or(cached.map(|c| c.to_vec())).unwrap_or_default();
+                    main_cache = cache;
                 }
             }
             if main.kind == ModuleType::Script {
-                let key = Shared::cache_key(main);
-                let cached = self.shared.cached_code(key);
                 let text = String::from_utf8_lossy(&main.content);
-                let fresh = s.run_script(&main.name, &text, cached.as_deref())?;
-                if let Some(fresh) = &fresh {
-                    self.shared.store_code(key, fresh.clone());
-                }
-                main_cache = fresh.or(cached.map(|c| c.to_vec())).unwrap_or_default();
+                main_cache =
+                    self.with_code_cache(main, |cached| s.run_script(&main.name, &text, cached))?;
                 return Ok(());
             }
             s.run_module(&main.name)?;

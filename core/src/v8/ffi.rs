@@ -65,9 +65,7 @@ unsafe extern "C" {
     pub fn wkv8_isolate_terminate(iso: *mut Isolate);
     pub fn wkv8_isolate_cancel_terminate(iso: *mut Isolate);
     pub fn wkv8_isolate_oom(iso: *mut Isolate) -> c_int;
-    pub fn wkv8_isolate_heap_used(iso: *mut Isolate) -> usize;
     pub fn wkv8_isolate_pump(iso: *mut Isolate);
-    pub fn wkv8_isolate_low_memory(iso: *mut Isolate);
     pub fn wkv8_enter(iso: *mut Isolate, f: ScopeFn, arg: *mut c_void);
 
     pub fn wkv8_top(s: *mut Scope) -> c_int;
@@ -78,12 +76,9 @@ unsafe extern "C" {
     pub fn wkv8_push_bool(s: *mut Scope, v: c_int);
     pub fn wkv8_push_number(s: *mut Scope, v: f64);
     pub fn wkv8_push_string(s: *mut Scope, p: *const c_char, len: usize);
-    pub fn wkv8_push_latin1(s: *mut Scope, p: *const u8, len: usize);
     pub fn wkv8_push_bytes(s: *mut Scope, p: *const u8, len: usize);
     pub fn wkv8_push_array(s: *mut Scope, n: c_int);
-    pub fn wkv8_push_object(s: *mut Scope);
     pub fn wkv8_push_internal(s: *mut Scope, name: *const c_char, len: usize);
-    pub fn wkv8_push_global(s: *mut Scope);
     pub fn wkv8_get(s: *mut Scope, obj: c_int, name: *const c_char, len: usize);
     pub fn wkv8_get_index(s: *mut Scope, obj: c_int, i: u32);
     pub fn wkv8_set(s: *mut Scope, obj: c_int, name: *const c_char, len: usize);
@@ -96,7 +91,6 @@ unsafe extern "C" {
     pub fn wkv8_promise_state(s: *mut Scope, idx: c_int) -> c_int;
     pub fn wkv8_call(s: *mut Scope, f: c_int, recv: c_int, argc: c_int, exc: *mut Exc) -> c_int;
     pub fn wkv8_throw(s: *mut Scope, kind: *const c_char, msg: *const c_char, len: usize);
-    pub fn wkv8_throw_value(s: *mut Scope, idx: c_int);
     pub fn wkv8_microtasks(s: *mut Scope);
     pub fn wkv8_take_rejections(s: *mut Scope) -> c_int;
     pub fn wkv8_serialize(

@@ -224,20 +224,10 @@ impl Isolate {
         unsafe { ffi::wkv8_isolate_oom(self.raw) != 0 }
     }
 
-    pub fn heap_used(&self) -> usize {
-        // SAFETY: the isolate is alive and owned by this thread.
-        unsafe { ffi::wkv8_isolate_heap_used(self.raw) }
-    }
-
     /// Runs V8's pending foreground tasks for this isolate without blocking.
     pub fn pump(&self) {
         // SAFETY: the isolate is alive and owned by this thread.
         unsafe { ffi::wkv8_isolate_pump(self.raw) }
-    }
-
-    pub fn low_memory(&self) {
-        // SAFETY: the isolate is alive and owned by this thread.
-        unsafe { ffi::wkv8_isolate_low_memory(self.raw) }
     }
 
     /// Enters the isolate and its context and runs `f` with a fresh value stack.
@@ -356,11 +346,6 @@ impl Scope {
         // SAFETY: pointer and length describe valid UTF-8 for the call.
         unsafe { ffi::wkv8_push_string(self.raw, v.as_ptr().cast(), v.len()) }
     }
-    /// Pushes a string whose code units are the given bytes (Latin-1, "binary string").
-    pub fn push_latin1(&mut self, v: &[u8]) {
-        // SAFETY: pointer and length are valid for the call.
-        unsafe { ffi::wkv8_push_latin1(self.raw, v.as_ptr(), v.len()) }
-    }
     /// Pushes a new Uint8Array holding a copy of `v`.
     pub fn push_bytes(&mut self, v: &[u8]) {
         // SAFETY: pointer and length are valid for the call.
@@ -377,18 +362,10 @@ impl Scope {
         }
         self.push_array(items.len() as i32);
     }
-    pub fn push_object(&mut self) {
-        // SAFETY: raw is valid.
-        unsafe { ffi::wkv8_push_object(self.raw) }
-    }
     /// Pushes a member of the bootstrap's private `internals` object.
     pub fn push_internal(&mut self, name: &str) {
         // SAFETY: pointer and length are valid for the call.
         unsafe { ffi::wkv8_push_internal(self.raw, name.as_ptr().cast(), name.len()) }
-    }
-    pub fn push_global(&mut self) {
-        // SAFETY: raw is valid.
-        unsafe { ffi::wkv8_push_global(self.raw) }
     }
     /// Pushes `stack[obj][name]` (undefined when absent or throwing).
     pub fn get(&mut self, obj: i32, name: &str) {
@@ -491,10 +468,6 @@ impl Scope {
         let kind = CString::new(kind).unwrap_or_default();
         // SAFETY: pointers are valid for the call.
         unsafe { ffi::wkv8_throw(self.raw, kind.as_ptr(), msg.as_ptr().cast(), msg.len()) }
-    }
-    pub fn throw_value(&mut self, idx: i32) {
-        // SAFETY: raw is valid.
-        unsafe { ffi::wkv8_throw_value(self.raw, idx) }
     }
     pub fn run_microtasks(&mut self) {
         // SAFETY: raw is valid.
