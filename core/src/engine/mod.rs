@@ -170,7 +170,7 @@ impl Engine {
         request: WorkerRequest,
     ) -> ExecuteResult {
         match self.fetch_job(site_id, deploy_key, env, request) {
-            Some(rx) => rx.blocking_recv().unwrap_or_else(|_| lost()),
+            Some(rx) => executor::wait_reply(rx).unwrap_or_else(lost),
             None => ExecuteResult::failed(shut_down(), Vec::new(), Default::default()),
         }
     }
@@ -201,7 +201,7 @@ impl Engine {
         json_args: &str,
     ) -> FunctionResult {
         match self.function_job(site_id, deploy_key, env, name, json_args) {
-            Some(rx) => rx.blocking_recv().unwrap_or_else(|_| lost_fn()),
+            Some(rx) => executor::wait_reply(rx).unwrap_or_else(lost_fn),
             None => failed_fn(shut_down()),
         }
     }
