@@ -1,7 +1,7 @@
 //! Reading a wrangler configuration (`wrangler.jsonc`, `wrangler.json` or `wrangler.toml`).
 //!
 //! Only what `wk` can honour today is taken from it: `name`, `main`, `vars`,
-//! `compatibility_date` and `compatibility_flags`. Every binding it cannot provide yet is
+//! `compatibility_date`, `compatibility_flags` and `kv_namespaces`. Every binding it cannot provide yet is
 //! reported by name so a developer never wonders why `env.MY_KV` is undefined, and keys we do
 //! not know at all are reported too rather than silently ignored.
 use std::path::{Path, PathBuf};
@@ -26,6 +26,8 @@ pub struct WranglerConfig {
     pub json_vars: Vec<(String, Value)>,
     pub compatibility_date: Option<String>,
     pub compatibility_flags: Vec<String>,
+    /// `kv_namespaces`: (binding, namespace id). The id names the local store.
+    pub kv_namespaces: Vec<(String, String)>,
     /// Human-readable warnings about what the config asks for but `wk` does not do.
     pub warnings: Vec<String>,
 }
@@ -134,9 +136,11 @@ const UNSUPPORTED_SETTINGS: &[&str] = &[
     "data_blobs",
 ];
 
+/// Binding types `wk` provides, with embedded stores under the state directory.
+const SUPPORTED_BINDINGS: &[&str] = &["kv_namespaces"];
+
 /// Binding types: keys whose entries would each add something to `env`.
 const BINDING_KEYS: &[&str] = &[
-    "kv_namespaces",
     "r2_buckets",
     "d1_databases",
     "durable_objects",
@@ -208,9 +212,13 @@ fn interpret(path: &Path, value: Value) -> Result<WranglerConfig, String> {
         }
     }
 
+    if let Some(v) = obj.get("kv_namespaces") {
+        cfg.kv_namespaces = kv_namespaces(path, v)?;
+    }
+
     for (key, v) in &obj {
         let key = key.as_str();
-        if QUIET_KEYS.contains(&key) {
+        if QUIET_KEYS.contains(&key) || SUPPORTED_BINDINGS.contains(&key) {
             continue;
         }
         if BINDING_KEYS.contains(&key) {
@@ -232,6 +240,30 @@ fn interpret(path: &Path, value: Value) -> Result<WranglerConfig, String> {
         }
     }
     Ok(cfg)
+}
+
+/// `[{ "binding": "KV", "id": "..." }, ...]`; without an id the binding name names the store,
+/// as with `wrangler dev`.
+fn kv_namespaces(path: &Path, v: &Value) -> Result<Vec<(String, String)>, String> {
+    let bad = || {
+        format!(
+            "{}: `kv_namespaces` must be an array of {{ \"binding\": ..., \"id\": ... }} objects",
+            path.display()
+        )
+    };
+    let items = v.as_array().ok_or_else(bad)?;
+    items
+        .iter()
+        .map(|e| {
+            let binding = e.get("binding").and_then(Value::as_str).ok_or_else(bad)?;
+            let id = e
+                .get("id")
+                .or_else(|| e.get("preview_id"))
+                .and_then(Value::as_str)
+                .unwrap_or(binding);
+            Ok((binding.to_string(), id.to_string()))
+        })
+        .collect()
 }
 
 fn string_field(
@@ -321,7 +353,7 @@ mod tests {
     #[test]
     fn bindings_are_named() {
         let c = cfg(json!({
-            "kv_namespaces": [{"binding": "MY_KV", "id": "1"}],
+            "kv_namespaces": [{"binding": "MY_KV", "id": "1"}, {"binding": "OTHER"}],
             "durable_objects": {"bindings": [{"name": "ROOM", "class_name": "Room"}]},
             "queues": {"producers": [{"binding": "Q", "queue": "q"}], "consumers": [{"queue": "q"}]},
             "ai": {"binding": "AI"},
@@ -329,7 +361,9 @@ mod tests {
             "whatever": 1
         }));
         let w = c.warnings.join("\n");
-        assert!(w.contains("`kv_namespaces` (MY_KV)"), "{w}");
+        assert!(!w.contains("kv_namespaces"), "{w}");
+        let kv = [("MY_KV", "1"), ("OTHER", "OTHER")].map(|(b, i)| (b.into(), i.into()));
+        assert_eq!(c.kv_namespaces, kv);
         assert!(w.contains("`durable_objects` (ROOM)"), "{w}");
         assert!(w.contains("`queues` (Q, consumer of q)"), "{w}");
         assert!(w.contains("`ai` (AI)"), "{w}");

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use worker_core::stores::SqliteKv;
 use worker_core::{Engine, EngineConfig, Env, WorkerSource};
 
 #[derive(Parser)]
@@ -51,6 +52,10 @@ pub struct WorkerArgs {
     /// Add or override a text var, as `KEY:VALUE` (repeatable).
     #[arg(long = "var", value_name = "KEY:VALUE")]
     pub vars: Vec<String>,
+    /// Where bindings keep their local data (KV namespaces, ...), kept across runs
+    /// [default: .wk-state beside the config, or beside the script without one].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Engine limits; unset flags keep the engine's defaults.
@@ -268,7 +273,31 @@ pub fn project_dir(project: &project::Project) -> PathBuf {
     dir
 }
 
-/// The worker's env, shared by every request.
-pub fn env_of(project: &project::Project) -> Arc<Env> {
-    Arc::new(project.env.clone())
+/// The worker's env, shared by every request: vars plus the embedded stores behind its
+/// bindings, opened under the state directory.
+pub fn env_of(project: &project::Project, args: &WorkerArgs) -> Result<Arc<Env>, String> {
+    let state = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| project.dir.join(".wk-state"));
+    let mut env = project.env.clone();
+    for (binding, id) in &project.kv_namespaces {
+        let path = state.join("kv").join(format!("{}.sqlite", file_name(id)));
+        let store =
+            SqliteKv::open(&path).map_err(|e| format!("KV namespace {binding} (id {id}): {e}"))?;
+        env.kv.insert(binding.clone(), Arc::new(store));
+    }
+    Ok(Arc::new(env))
+}
+
+/// A namespace id made safe as a file name; ids are usually hex or simple names already.
+fn file_name(id: &str) -> String {
+    id.chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c,
+            _ => '_',
+        })
+        .collect::<String>()
+        .trim_start_matches('.')
+        .to_string()
 }

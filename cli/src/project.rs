@@ -29,9 +29,13 @@ pub struct Project {
     pub env: Env,
     pub compatibility_date: Option<String>,
     pub compatibility_flags: Vec<String>,
+    /// KV bindings: (binding, namespace id).
+    pub kv_namespaces: Vec<(String, String)>,
     pub warnings: Vec<String>,
     /// Where the main module lives on disk, for messages.
     pub main_path: PathBuf,
+    /// The directory of the config file (or of the script without one).
+    pub dir: PathBuf,
 }
 
 /// Builds a project from a config file, or from a bare script path.
@@ -57,7 +61,9 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
     let mut name = None;
     let mut compatibility_date = None;
     let mut compatibility_flags = Vec::new();
+    let mut kv_namespaces = Vec::new();
     if let Some(c) = config {
+        kv_namespaces = c.kv_namespaces;
         for (k, v) in c.text_vars {
             env.vars.insert(k, v);
         }
@@ -94,8 +100,10 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
         env,
         compatibility_date,
         compatibility_flags,
+        kv_namespaces,
         warnings,
         main_path: main,
+        dir,
     })
 }
 

@@ -43,6 +43,7 @@ pub fn main(args: RunArgs) -> Result<ExitCode, String> {
         )
     };
 
+    let env = crate::env_of(&project, &args.worker)?;
     let engine = crate::start_engine(&args.engine, &project.name, project.source.clone(), &dir)?;
     let request = WorkerRequest {
         method,
@@ -54,8 +55,7 @@ pub fn main(args: RunArgs) -> Result<ExitCode, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
-    let result =
-        rt.block_on(engine.execute(&project.name, DEPLOY_KEY, crate::env_of(&project), request));
+    let result = rt.block_on(engine.execute(&project.name, DEPLOY_KEY, env, request));
     drop(rt);
     engine.shutdown();
 

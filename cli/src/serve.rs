@@ -38,6 +38,7 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, String> {
     crate::announce(&project);
     crate::describe(&project);
     let dir = crate::project_dir(&project);
+    let env = crate::env_of(&project, &args.worker)?;
     let engine = crate::start_engine(&args.engine, &project.name, project.source.clone(), &dir)?;
 
     // The HTTP side only parses and copies bytes; the JavaScript runs on the engine's own
@@ -50,7 +51,7 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, String> {
     let state = State {
         engine: engine.clone(),
         site: project.name.clone(),
-        env: crate::env_of(&project),
+        env,
         local: SocketAddr::new(args.ip, args.port),
         dir,
         quiet: args.quiet,

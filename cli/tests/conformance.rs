@@ -38,8 +38,9 @@ fn case_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-/// `wk serve` arguments for a case: its wrangler config when it has one, else the script.
-fn serve_args(dir: &Path) -> Vec<String> {
+/// `wk serve` arguments for a case: its wrangler config when it has one, else the script, and
+/// a state directory of its own.
+fn serve_args(dir: &Path, state: &Path) -> Vec<String> {
     let mut args = Vec::new();
     match ["wrangler.jsonc", "wrangler.json", "wrangler.toml"]
         .iter()
@@ -52,7 +53,8 @@ fn serve_args(dir: &Path) -> Vec<String> {
         }
         None => args.push(dir.join("worker.js").display().to_string()),
     }
-    args.extend(["--threads", "1", "--quiet"].map(String::from));
+    args.extend(["--threads", "1", "--quiet", "--state-dir"].map(String::from));
+    args.push(state.display().to_string());
     args
 }
 
@@ -78,7 +80,11 @@ fn conformance_corpus() {
             }
         };
         total += requests.len();
-        let args = serve_args(dir);
+        // Each case starts from empty stores.
+        let state =
+            std::env::temp_dir().join(format!("wk-conformance-{}-{case}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&state);
+        let args = serve_args(dir, &state);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let server = match Server::start(&args, None) {
             Ok(s) => s,
@@ -127,6 +133,7 @@ fn conformance_corpus() {
             ));
         }
         drop(server);
+        let _ = std::fs::remove_dir_all(&state);
     }
 
     eprintln!(

@@ -177,7 +177,7 @@ fn serve_warns_about_unsupported_bindings_by_name() {
   "main": "src/index.js",
   "compatibility_date": "2025-01-01",
   "compatibility_flags": ["nodejs_compat"],
-  "kv_namespaces": [{ "binding": "MY_KV", "id": "abc" }],
+  "r2_buckets": [{ "binding": "MY_BUCKET", "bucket_name": "abc" }],
   "d1_databases": [{ "binding": "DB", "database_name": "db", "database_id": "x" }],
   "durable_objects": { "bindings": [{ "name": "ROOMS", "class_name": "Room" }] },
   "vars": { "A": "1" },
@@ -193,7 +193,7 @@ fn serve_warns_about_unsupported_bindings_by_name() {
     let out = server.output();
     assert!(
         out.contains(
-            "warning: binding type `kv_namespaces` (MY_KV) is not supported yet; it is not available in env"
+            "warning: binding type `r2_buckets` (MY_BUCKET) is not supported yet; it is not available in env"
         ),
         "{out}"
     );
@@ -375,4 +375,50 @@ fn cpu_limit_is_a_1102_page_and_the_server_recovers() {
         .block_on(request(server.addr, "GET", "/", &[], None))
         .unwrap();
     assert_eq!((reply.status, reply.text().as_str()), (200, "fine"));
+}
+
+#[test]
+fn kv_data_survives_a_restart_in_the_state_dir() {
+    let dir = TempDir::new("kv-restart");
+    dir.write(
+        "src/index.js",
+        r#"export default {
+  async fetch(request, env) {
+    const key = new URL(request.url).pathname.slice(1);
+    if (request.method === "PUT") {
+      await env.NOTES.put(key, await request.text(), { metadata: { v: 1 } });
+      return new Response("stored");
+    }
+    const { value, metadata } = await env.NOTES.getWithMetadata(key);
+    return Response.json({ value, metadata });
+  },
+};"#,
+    );
+    let cfg = dir.write(
+        "wrangler.jsonc",
+        r#"{ "name": "kv", "main": "src/index.js", "kv_namespaces": [{ "binding": "NOTES", "id": "n1" }] }"#,
+    );
+    let args = ["--config", cfg.to_str().unwrap()];
+    let rt = runtime();
+
+    let server = Server::start(&args, None).unwrap();
+    let put = rt
+        .block_on(request(
+            server.addr,
+            "PUT",
+            "/greeting",
+            &[],
+            Some(b"hi there".to_vec()),
+        ))
+        .unwrap();
+    assert_eq!(put.text(), "stored");
+    drop(server);
+
+    // The default state directory sits beside the config.
+    assert!(dir.0.join(".wk-state/kv/n1.sqlite").is_file());
+    let server = Server::start(&args, None).unwrap();
+    let got = rt
+        .block_on(request(server.addr, "GET", "/greeting", &[], None))
+        .unwrap();
+    assert_eq!(got.text(), r#"{"value":"hi there","metadata":{"v":1}}"#);
 }

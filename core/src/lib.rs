@@ -3,7 +3,11 @@
 mod api;
 pub mod engine;
 mod js;
+pub mod stores;
 pub mod v8;
+
+pub use api::host::HostError;
+pub use api::kv;
 
 pub use engine::{
     Engine, EngineConfig, Env, ErrorKind, ExecuteResult, FunctionResult, LogEntry, LogLevel,

@@ -6,7 +6,9 @@ mod clone;
 mod console;
 mod crypto;
 mod encoding;
+pub(crate) mod host;
 mod invocation;
+pub mod kv;
 mod performance;
 mod timers;
 mod url;
@@ -14,6 +16,30 @@ mod url;
 use crate::engine::worker::IsolateState;
 use crate::v8::{OpTable, Scope};
 use std::ffi::c_void;
+use std::sync::Arc;
+
+pub(crate) use host::Settle;
+
+/// A host-supplied binding an isolate's env refers to.
+#[derive(Clone)]
+pub(crate) enum Binding {
+    Kv(Arc<dyn kv::KvStore>),
+}
+
+impl Binding {
+    /// Whether both are the very same store object.
+    pub fn same(&self, other: &Binding) -> bool {
+        match (self, other) {
+            (Binding::Kv(a), Binding::Kv(b)) => Arc::ptr_eq(a, b),
+        }
+    }
+
+    pub fn kv(&self) -> Option<Arc<dyn kv::KvStore>> {
+        match self {
+            Binding::Kv(k) => Some(k.clone()),
+        }
+    }
+}
 
 type OpFn = fn(&IsolateState, &mut Scope, i32);
 
@@ -41,6 +67,11 @@ ops! {
     op_random_uuid => crypto::op_random_uuid,
     op_now => performance::op_now,
     op_structured_clone => clone::op_structured_clone,
+    op_kv_get => kv::op_kv_get,
+    op_kv_get_many => kv::op_kv_get_many,
+    op_kv_put => kv::op_kv_put,
+    op_kv_delete => kv::op_kv_delete,
+    op_kv_list => kv::op_kv_list,
 }
 
 fn dispatch(data: *mut c_void, scope: &mut Scope, op: u32, argc: i32) {

@@ -1,6 +1,8 @@
 //! The engine's public data types: configuration, worker sources, env, requests and results.
+use crate::api::kv::KvStore;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Engine-wide settings. Zero means "no limit" for every limit below.
@@ -133,8 +135,8 @@ where
     }
 }
 
-/// The `env` a worker sees. Later bindings extend it.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The `env` a worker sees: vars and the stores behind its bindings.
+#[derive(Clone, Default)]
 pub struct Env {
     /// Plain-text vars (`vars` in wrangler config).
     pub vars: BTreeMap<String, String>,
@@ -142,6 +144,19 @@ pub struct Env {
     pub secrets: BTreeMap<String, String>,
     /// JSON vars: the worker sees the parsed value.
     pub json: BTreeMap<String, serde_json::Value>,
+    /// KV namespaces (`env.NAME` is a `KVNamespace`).
+    pub kv: BTreeMap<String, Arc<dyn KvStore>>,
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Env")
+            .field("vars", &self.vars)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field("json", &self.json)
+            .field("kv", &self.kv.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Env {
@@ -158,6 +173,10 @@ impl Env {
     }
     pub fn json(mut self, k: impl Into<String>, v: serde_json::Value) -> Self {
         self.json.insert(k.into(), v);
+        self
+    }
+    pub fn kv(mut self, k: impl Into<String>, store: Arc<dyn KvStore>) -> Self {
+        self.kv.insert(k.into(), store);
         self
     }
 }

@@ -1,9 +1,12 @@
 //! One worker = one isolate on one executor thread, plus the Rust state its ops reach.
 use super::executor::Shared;
 use super::types::*;
+use crate::api::{Binding, Settle};
 use crate::v8::{self, Failure, JsError, ModuleKind, PromiseState, Scope};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,12 +41,14 @@ struct Invocation {
     logs: Vec<LogEntry>,
     cpu: Duration,
     started: Instant,
+    subrequests: u32,
 }
 
 pub(crate) struct Limits {
     pub cpu: Option<Duration>,
     pub wall: Option<Duration>,
     pub max_response_bytes: usize,
+    pub max_subrequests: u32,
 }
 
 /// Per-isolate state reachable from ops. Ops run re-entrantly inside JS, so every field uses
@@ -59,6 +64,8 @@ pub(crate) struct IsolateState {
     next_timer: Cell<u32>,
     startup_logs: RefCell<Vec<LogEntry>>,
     worker: RefCell<Weak<Worker>>,
+    /// Host bindings the worker's env has referred to, by the index JS knows them by.
+    bindings: RefCell<Vec<Binding>>,
 }
 
 struct Timer {
@@ -96,6 +103,7 @@ impl IsolateState {
             next_timer: Cell::new(1),
             startup_logs: RefCell::new(Vec::new()),
             worker: RefCell::new(Weak::new()),
+            bindings: RefCell::new(Vec::new()),
         })
     }
 
@@ -140,6 +148,7 @@ impl IsolateState {
                 logs,
                 cpu: Duration::ZERO,
                 started: Instant::now(),
+                subrequests: 0,
             },
         );
         (id, rx)
@@ -198,6 +207,68 @@ impl IsolateState {
         id
     }
 
+    /// Counts a subrequest (a binding call) against the running invocation's limit.
+    pub fn count_subrequest(&self) -> Result<(), String> {
+        let limit = self.limits.max_subrequests;
+        let mut invocations = self.invocations.borrow_mut();
+        let Some(inv) = invocations.get_mut(&self.current.get()) else {
+            return Ok(());
+        };
+        if limit > 0 && inv.subrequests >= limit {
+            return Err("Too many subrequests by single Worker invocation.".into());
+        }
+        inv.subrequests += 1;
+        Ok(())
+    }
+
+    /// Runs a host call's future on this thread; its value settles JS call `call` when done.
+    pub fn spawn_call(&self, call: u32, work: Pin<Box<dyn Future<Output = Settle>>>) {
+        let worker = self.worker.borrow().clone();
+        let invocation = self.current.get();
+        tokio::task::spawn_local(async move {
+            let settle = work.await;
+            if let Some(w) = worker.upgrade() {
+                w.settle_call(invocation, call, settle);
+            }
+        });
+    }
+
+    /// The binding JS knows by `index`.
+    pub fn binding(&self, index: usize) -> Option<Binding> {
+        self.bindings.borrow().get(index).cloned()
+    }
+
+    /// The index JS uses for `binding`, registering it on first sight.
+    fn binding_index(&self, binding: Binding) -> usize {
+        let mut bindings = self.bindings.borrow_mut();
+        match bindings.iter().position(|b| b.same(&binding)) {
+            Some(i) => i,
+            None => {
+                bindings.push(binding);
+                bindings.len() - 1
+            }
+        }
+    }
+
+    /// JS-facing env description: flat `[name, kind, value, ...]` where kind is `text`, `json`
+    /// or a binding kind whose value is the binding's index.
+    fn env_spec(&self, env: &Env) -> Vec<String> {
+        let mut spec = Vec::with_capacity(
+            (env.vars.len() + env.secrets.len() + env.json.len() + env.kv.len()) * 3,
+        );
+        for (k, v) in env.vars.iter().chain(env.secrets.iter()) {
+            spec.extend([k.clone(), "text".into(), v.clone()]);
+        }
+        for (k, v) in &env.json {
+            spec.extend([k.clone(), "json".into(), v.to_string()]);
+        }
+        for (k, store) in &env.kv {
+            let index = self.binding_index(Binding::Kv(store.clone()));
+            spec.extend([k.clone(), "kv".into(), index.to_string()]);
+        }
+        spec
+    }
+
     pub fn cancel_timer(&self, id: u32) {
         if let Some(t) = self.timers.borrow_mut().remove(&id) {
             t.task.abort();
@@ -249,6 +320,7 @@ impl Spare {
             cpu: ms(cfg.cpu_time_ms),
             wall: ms(cfg.wall_time_ms),
             max_response_bytes: cfg.max_response_bytes,
+            max_subrequests: cfg.max_subrequests,
         });
         let data = &*state as *const IsolateState as *mut std::ffi::c_void;
         // SAFETY: `data` is the IsolateState the op dispatcher expects; Spare and Worker keep
@@ -323,18 +395,6 @@ fn module_kind(t: ModuleType) -> ModuleKind {
         ModuleType::Json => ModuleKind::Json,
         ModuleType::Data => ModuleKind::Data,
     }
-}
-
-/// JS-facing env description: flat `[name, "text" | "json", value, ...]`.
-fn env_spec(env: &Env) -> Vec<String> {
-    let mut spec = Vec::with_capacity((env.vars.len() + env.secrets.len() + env.json.len()) * 3);
-    for (k, v) in env.vars.iter().chain(env.secrets.iter()) {
-        spec.extend([k.clone(), "text".into(), v.clone()]);
-    }
-    for (k, v) in &env.json {
-        spec.extend([k.clone(), "json".into(), v.to_string()]);
-    }
-    spec
 }
 
 impl Worker {
@@ -447,6 +507,25 @@ impl Worker {
                 self.shared.config.wall_time_ms
             ),
         )
+    }
+
+    fn settle_call(&self, invocation: u32, call: u32, settle: Settle) {
+        let _ = self.enter(invocation, |s| {
+            s.push_internal("settleCall");
+            let f = s.top() - 1;
+            s.push_number(call as f64);
+            match settle {
+                Ok(push) => {
+                    s.push_bool(true);
+                    push(s);
+                }
+                Err(e) => {
+                    s.push_bool(false);
+                    s.push_str(&e.message);
+                }
+            }
+            s.call(f, None, 3)
+        });
     }
 
     fn fire_timer(&self, timer: u32) {
@@ -601,7 +680,7 @@ impl Worker {
     }
 
     pub async fn fetch(&self, env: &Env, req: WorkerRequest) -> Completion {
-        let spec = env_spec(env);
+        let spec = self.state.env_spec(env);
         self.invoke("dispatchFetch", |s| {
             s.push_str(&req.method);
             s.push_str(&req.url);
@@ -625,7 +704,7 @@ impl Worker {
     }
 
     pub async fn call_function(&self, env: &Env, name: &str, json_args: &str) -> Completion {
-        let spec = env_spec(env);
+        let spec = self.state.env_spec(env);
         self.invoke("callFunction", |s| {
             s.push_str(name);
             s.push_str(json_args);

@@ -17,6 +17,31 @@
     json: (value) => JSON.parse(value),
   };
 
+  // Host calls (binding operations): the op starts the host's work under a call id, and the
+  // engine calls settleCall(id, ok, value) once it completes. A synchronous throw from the op
+  // (a limit reached) rejects the same way.
+  const pendingCalls = new Map();
+  let nextCall = 1;
+  internals.hostCall = (op, ...args) => {
+    const id = nextCall++;
+    return new Promise((resolve, reject) => {
+      pendingCalls.set(id, { resolve, reject });
+      try {
+        op(id, ...args);
+      } catch (err) {
+        pendingCalls.delete(id);
+        reject(err);
+      }
+    });
+  };
+  internals.settleCall = (id, ok, value) => {
+    const call = pendingCalls.get(id);
+    if (call === undefined) return;
+    pendingCalls.delete(id);
+    if (ok) call.resolve(value);
+    else call.reject(new Error(value));
+  };
+
   function buildEnv(envSpec) {
     const env = {};
     for (let i = 0; i + 2 < envSpec.length; i += 3) {

@@ -18,4 +18,5 @@ pub const BOOTSTRAP: &[(&str, &str)] = &[
     ("wk:internal/http.js", include_str!("../api/http.js")),
     ("wk:internal/crypto.js", include_str!("../api/crypto.js")),
     ("wk:internal/internals.js", include_str!("internals.js")),
+    ("wk:internal/kv.js", include_str!("../api/kv.js")),
 ];

@@ -1,0 +1,152 @@
+//! The embedded KV store: one SQLite file per namespace.
+use super::sqlite::Db;
+use crate::api::host::HostError;
+use crate::api::kv::{KvEntry, KvKey, KvList, KvListOptions, KvPutOptions, KvStore};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS kv (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL,
+    metadata TEXT,
+    expiration INTEGER
+) WITHOUT ROWID;";
+
+/// A KV namespace kept in a SQLite file. Keys sort by their UTF-8 bytes (SQLite's BINARY
+/// collation), as on Cloudflare; expired keys are invisible and removed as they are met.
+#[derive(Clone)]
+pub struct SqliteKv {
+    db: Db,
+}
+
+impl SqliteKv {
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteKv, String> {
+        Ok(SqliteKv {
+            db: Db::open(path.as_ref(), SCHEMA)?,
+        })
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The smallest string above every string that starts with `prefix` (None: no bound). UTF-8
+/// byte order is code point order, so bumping the last character bounds the range.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[async_trait]
+impl KvStore for SqliteKv {
+    async fn get(&self, key: &str) -> Result<Option<KvEntry>, HostError> {
+        let key = key.to_string();
+        self.db
+            .run(move |c| {
+                c.query_row(
+                    "SELECT value, metadata, expiration FROM kv
+                     WHERE key = ?1 AND (expiration IS NULL OR expiration > ?2)",
+                    params![key, now()],
+                    |r| {
+                        Ok(KvEntry {
+                            value: r.get(0)?,
+                            metadata: r.get(1)?,
+                            expiration: r.get::<_, Option<i64>>(2)?.map(|x| x as u64),
+                        })
+                    },
+                )
+                .optional()
+            })
+            .await
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>, options: KvPutOptions) -> Result<(), HostError> {
+        let key = key.to_string();
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "INSERT OR REPLACE INTO kv (key, value, metadata, expiration)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        key,
+                        value,
+                        options.metadata,
+                        options.expiration.map(|x| x as i64)
+                    ],
+                )
+                .map(drop)
+            })
+            .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), HostError> {
+        let key = key.to_string();
+        self.db
+            .run(move |c| c.execute("DELETE FROM kv WHERE key = ?1", [key]).map(drop))
+            .await
+    }
+
+    async fn list(&self, options: KvListOptions) -> Result<KvList, HostError> {
+        self.db
+            .run(move |c| {
+                let now = now();
+                c.execute(
+                    "DELETE FROM kv WHERE expiration IS NOT NULL AND expiration <= ?1",
+                    [now],
+                )?;
+                let limit = options.limit.clamp(1, 1000);
+                let after = options.cursor.as_deref().and_then(decode_cursor);
+                let end = prefix_end(&options.prefix);
+                let mut stmt = c.prepare_cached(
+                    "SELECT key, metadata, expiration FROM kv
+                     WHERE key >= ?1 AND (?2 IS NULL OR key < ?2) AND (?3 IS NULL OR key > ?3)
+                     ORDER BY key LIMIT ?4",
+                )?;
+                let mut keys = stmt
+                    .query_map(params![options.prefix, end, after, limit as i64 + 1], |r| {
+                        Ok(KvKey {
+                            name: r.get(0)?,
+                            metadata: r.get(1)?,
+                            expiration: r.get::<_, Option<i64>>(2)?.map(|x| x as u64),
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let list_complete = keys.len() <= limit;
+                keys.truncate(limit);
+                let cursor = (!list_complete)
+                    .then(|| keys.last().map(|k| encode_cursor(&k.name)))
+                    .flatten();
+                Ok(KvList {
+                    keys,
+                    list_complete,
+                    cursor,
+                })
+            })
+            .await
+    }
+}
+
+/// Cursors are opaque to workers; ours is the hex of the last key listed.
+fn encode_cursor(key: &str) -> String {
+    key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(cursor: &str) -> Option<String> {
+    let bytes: Option<Vec<u8>> = (0..cursor.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}

@@ -1,0 +1,6 @@
+//! Embedded default backends for the bindings, persisted under a state directory so data
+//! survives restarts (as wrangler's local state does).
+mod kv;
+mod sqlite;
+
+pub use kv::SqliteKv;
