@@ -183,6 +183,77 @@ typedef void (*wk_execute_done_cb)(void *user_data,
                                    wk_error_t *err);
 
 /**
+ * `get`: look up `key` (UTF-8, NUL-terminated; `key_len` excludes the NUL) and settle
+ * `completion` with `wk_completion_resolve_kv` (or `wk_completion_resolve` for a value without
+ * metadata), `wk_completion_resolve_null` when the key is missing or expired, or
+ * `wk_completion_reject` on failure (the worker's promise rejects with that message).
+ *
+ * Every KV callback is called on a libworker executor thread, which other workers share: it
+ * must not block. Settle the completion inline when the answer is at hand, or later from any
+ * thread. Strings are borrowed for the call only.
+ */
+typedef void (*wk_kv_get_cb)(void *user_data,
+                             const char *key,
+                             size_t key_len,
+                             wk_completion_t *completion);
+
+/**
+ * `put`: store `value[0..value_len]` under `key`, replacing the value, its metadata and its
+ * expiry. `metadata` is JSON text (NULL: none); `expiration` is absolute, in seconds since the
+ * UNIX epoch (0: never). Copy what you keep: the buffers are borrowed for the call. Settle with
+ * `wk_completion_resolve(c, NULL, 0)` once stored, or reject.
+ */
+typedef void (*wk_kv_put_cb)(void *user_data,
+                             const char *key,
+                             size_t key_len,
+                             const uint8_t *value,
+                             size_t value_len,
+                             const char *metadata,
+                             size_t metadata_len,
+                             uint64_t expiration,
+                             wk_completion_t *completion);
+
+/**
+ * `remove` (the worker's `delete`; `delete` is a C++ keyword): remove `key` (missing keys are
+ * fine). Settle with `wk_completion_resolve(c, NULL,
+ * 0)`, or reject.
+ */
+typedef void (*wk_kv_delete_cb)(void *user_data,
+                                const char *key,
+                                size_t key_len,
+                                wk_completion_t *completion);
+
+/**
+ * `list`: up to `limit` (1..1000) live keys starting with `prefix` (may be empty), in UTF-8
+ * byte order, after the position `cursor` (NULL: from the start; otherwise a cursor this
+ * callback returned before). Resolve with JSON text in Cloudflare's shape:
+ * `{"keys":[{"name":"k","expiration":1700000000,"metadata":{...}}],"list_complete":false,
+ * "cursor":"..."}`, where `expiration`, `metadata` and (with `list_complete` true) `cursor` may
+ * be left out.
+ */
+typedef void (*wk_kv_list_cb)(void *user_data,
+                              const char *prefix,
+                              size_t prefix_len,
+                              uint32_t limit,
+                              const char *cursor,
+                              size_t cursor_len,
+                              wk_completion_t *completion);
+
+/**
+ * A KV namespace the host implements. Set `struct_size = sizeof(wk_kv_vtable_t)`; later ABI
+ * versions only add fields at the end. Every callback is required. The runtime validates keys,
+ * values, metadata and expiry with Cloudflare's rules and error texts before calling, so a
+ * store only keeps bytes. Expired keys must be invisible to `get` and `list`.
+ */
+typedef struct {
+  uint32_t struct_size;
+  wk_kv_get_cb get;
+  wk_kv_put_cb put;
+  wk_kv_delete_cb remove;
+  wk_kv_list_cb list;
+} wk_kv_vtable_t;
+
+/**
  * Console log level (`WK_LOG_*`).
  */
 typedef int32_t wk_log_level_t;
@@ -318,6 +389,30 @@ const char *wk_version(void);
 wk_status_t wk_completion_resolve(wk_completion_t *c, const uint8_t *data, size_t len);
 
 /**
+ * Resolves `c` with "no value": what a store answers for a key it does not have (KV `get`
+ * gives the worker `null`). Same rules as `wk_completion_resolve`.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` if `c` is NULL or already settled.
+ */
+wk_status_t wk_completion_resolve_null(wk_completion_t *c);
+
+/**
+ * Resolves a KV `get` with the value `value[0..value_len]`, its metadata as JSON text
+ * `metadata[0..metadata_len]` (NULL for none) and its absolute expiry in seconds since the UNIX
+ * epoch (0 for none). Plain `wk_completion_resolve` is the same without metadata or expiry.
+ * Same rules as `wk_completion_resolve`.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` if `c` is NULL or already settled, a pointer is NULL with a
+ * non-zero length, or the metadata is not valid UTF-8.
+ */
+wk_status_t wk_completion_resolve_kv(wk_completion_t *c,
+                                     const uint8_t *value,
+                                     size_t value_len,
+                                     const char *metadata,
+                                     size_t metadata_len,
+                                     uint64_t expiration);
+
+/**
  * Rejects `c` with the UTF-8 message `msg[0..len]`; the waiting side sees it as an error
  * (a JavaScript exception for store bindings). Same rules as `wk_completion_resolve`.
  * Invalid UTF-8 in `msg` is replaced, not refused, so a rejection always gets through.
@@ -348,7 +443,8 @@ wk_status_t wk_completion_new(wk_completion_t **out_completion,
 /**
  * Blocks until the completion behind `waiter` is settled. On resolve: `WK_OK`, `*out_data`
  * gets a copy of the bytes (followed by a NUL not counted in `*out_len`; free with
- * `wk_bytes_free`). On reject or drop: `WK_E_REJECTED` with the message in `*err`, and
+ * `wk_bytes_free`); the value's bytes for `wk_completion_resolve_kv`, and NULL with length 0
+ * for `wk_completion_resolve_null`. On reject or drop: `WK_E_REJECTED` with the message in `*err`, and
  * `*out_data` is NULL. Call at most once per waiter, from a thread that is not a libworker
  * callback thread.
  *
@@ -646,6 +742,40 @@ void wk_bytes_free(uint8_t *data);
  * Frees a string returned by libworker (`wk_execute_function`). NULL is a no-op. Any thread.
  */
 void wk_string_free(char *s);
+
+/**
+ * Binds the KV namespace `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker) to the
+ * host's store. The vtable is copied. `user_data` is passed to every callback, from libworker's
+ * executor threads, so it must be usable from any thread; `user_data_free` (may be NULL) is
+ * called exactly once when no env or worker uses the store any more (possibly on one of
+ * libworker's threads), or before this function returns if it fails. Adding a name again
+ * replaces the binding. Any thread, one at a time per env.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, an empty or invalid UTF-8 name, a bad
+ * `struct_size` or a NULL callback.
+ */
+wk_status_t wk_env_add_kv(wk_env_t *env,
+                          const char *name,
+                          size_t name_len,
+                          const wk_kv_vtable_t *vtable,
+                          void *user_data,
+                          wk_user_data_free_cb user_data_free,
+                          wk_error_t **err);
+
+/**
+ * Binds the KV namespace `name` to libworker's embedded store: a SQLite file at `path` (UTF-8
+ * `path[0..path_len]`, created with its directory if missing), whose data survives restarts.
+ * Several envs and engines may open the same file. Any thread, one at a time per env.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or invalid UTF-8; `WK_E_INTERNAL` if the
+ * file cannot be opened or created (the message names it and why).
+ */
+wk_status_t wk_env_add_kv_default(wk_env_t *env,
+                                  const char *name,
+                                  size_t name_len,
+                                  const char *path,
+                                  size_t path_len,
+                                  wk_error_t **err);
 
 /**
  * Frees a response. NULL is a no-op.

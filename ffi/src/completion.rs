@@ -15,11 +15,23 @@ use std::sync::{LazyLock, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
+use worker_core::kv::KvEntry;
 
 use crate::error::*;
 
-/// What a completion carries: the resolved bytes, or the rejection message.
-pub type CompletionResult = Result<Vec<u8>, String>;
+/// What a host resolved a completion with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Completed {
+    /// `wk_completion_resolve`: bytes.
+    Bytes(Vec<u8>),
+    /// `wk_completion_resolve_null`: no value (a missing key, say).
+    Null,
+    /// `wk_completion_resolve_kv`: a KV value with its metadata and expiry.
+    Kv(KvEntry),
+}
+
+/// What a completion carries: the resolved value, or the rejection message.
+pub type CompletionResult = Result<Completed, String>;
 
 /// The message a receiver sees when its completion was released without being resolved.
 pub const COMPLETION_DROPPED: &str = "completion dropped";
@@ -144,7 +156,48 @@ pub unsafe extern "C" fn wk_completion_resolve(
 ) -> wk_status_t {
     ffi_status(|| {
         let data = bytes(data, len, "data")?;
-        settle(c, Ok(data.to_vec()))
+        settle(c, Ok(Completed::Bytes(data.to_vec())))
+    })
+}
+
+/// Resolves `c` with "no value": what a store answers for a key it does not have (KV `get`
+/// gives the worker `null`). Same rules as `wk_completion_resolve`.
+///
+/// Errors: `WK_E_INVALID_ARGUMENT` if `c` is NULL or already settled.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_completion_resolve_null(c: *mut wk_completion_t) -> wk_status_t {
+    ffi_status(|| settle(c, Ok(Completed::Null)))
+}
+
+/// Resolves a KV `get` with the value `value[0..value_len]`, its metadata as JSON text
+/// `metadata[0..metadata_len]` (NULL for none) and its absolute expiry in seconds since the UNIX
+/// epoch (0 for none). Plain `wk_completion_resolve` is the same without metadata or expiry.
+/// Same rules as `wk_completion_resolve`.
+///
+/// Errors: `WK_E_INVALID_ARGUMENT` if `c` is NULL or already settled, a pointer is NULL with a
+/// non-zero length, or the metadata is not valid UTF-8.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_completion_resolve_kv(
+    c: *mut wk_completion_t,
+    value: *const u8,
+    value_len: usize,
+    metadata: *const c_char,
+    metadata_len: usize,
+    expiration: u64,
+) -> wk_status_t {
+    ffi_status(|| {
+        let value = bytes(value, value_len, "value")?.to_vec();
+        let metadata = if metadata.is_null() {
+            None
+        } else {
+            Some(text(metadata, metadata_len, "metadata")?.to_string())
+        };
+        let entry = KvEntry {
+            value,
+            metadata,
+            expiration: (expiration > 0).then_some(expiration),
+        };
+        settle(c, Ok(Completed::Kv(entry)))
     })
 }
 
@@ -207,7 +260,8 @@ pub unsafe extern "C" fn wk_completion_new(
 
 /// Blocks until the completion behind `waiter` is settled. On resolve: `WK_OK`, `*out_data`
 /// gets a copy of the bytes (followed by a NUL not counted in `*out_len`; free with
-/// `wk_bytes_free`). On reject or drop: `WK_E_REJECTED` with the message in `*err`, and
+/// `wk_bytes_free`); the value's bytes for `wk_completion_resolve_kv`, and NULL with length 0
+/// for `wk_completion_resolve_null`. On reject or drop: `WK_E_REJECTED` with the message in `*err`, and
 /// `*out_data` is NULL. Call at most once per waiter, from a thread that is not a libworker
 /// callback thread.
 ///
@@ -227,7 +281,8 @@ pub unsafe extern "C" fn wk_completion_wait(
             w.rx.take()
                 .ok_or_else(|| invalid("wk_completion_wait was already called on this waiter"))?;
         match rx.wait() {
-            Ok(data) => {
+            Ok(Completed::Null) => Ok(()),
+            Ok(Completed::Bytes(data) | Completed::Kv(KvEntry { value: data, .. })) => {
                 *od = alloc_out(&data);
                 *ol = data.len();
                 Ok(())

@@ -24,6 +24,7 @@ mod completion;
 mod engine;
 mod env;
 mod error;
+mod kv;
 mod response;
 mod source;
 
@@ -31,6 +32,7 @@ pub use completion::*;
 pub use engine::*;
 pub use env::*;
 pub use error::*;
+pub use kv::*;
 pub use response::*;
 pub use source::*;
 

@@ -205,7 +205,7 @@ pub struct wk_source_loader_vtable_t {
 
 /// Owns the host's `user_data`; the finalizer runs exactly once, when this is dropped.
 pub(crate) struct UserData {
-    ptr: *mut c_void,
+    pub(crate) ptr: *mut c_void,
     free: wk_user_data_free_cb,
 }
 

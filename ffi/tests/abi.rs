@@ -312,7 +312,7 @@ fn completion_settles_exactly_once() {
         );
         wk_completion_free(c); // no-op on a settled completion
     }
-    assert_eq!(rx.wait(), Ok(b"abc".to_vec()));
+    assert_eq!(rx.wait(), Ok(Completed::Bytes(b"abc".to_vec())));
 
     // Reject carries the message.
     let (c, rx) = completion_pair();
@@ -339,7 +339,7 @@ fn completion_settles_exactly_once() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    assert_eq!(rt.block_on(rx), Ok(Vec::new()));
+    assert_eq!(rt.block_on(rx), Ok(Completed::Bytes(Vec::new())));
     assert_eq!(t.join().unwrap(), WK_OK);
 
     // A receiver that gave up does not make the host's resolve fail.

@@ -1,12 +1,16 @@
 /*
  * The C ABI exercised from C (strict C99 + pthreads), meant to run under AddressSanitizer with
  * leak detection or under valgrind: bad inputs, one-shot completions across threads, and
- * workers executed synchronously, asynchronously and as functions.
+ * workers executed synchronously, asynchronously and as functions, and KV namespaces
+ * implemented in C (answering inline, from another thread later, and failing).
  */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "worker.h"
 
@@ -198,6 +202,27 @@ static const char WORKER[] =
     "};\n"
     "export function add(env, a, b) { return a + b; }\n";
 
+static const char KV_WORKER[] =
+    "export default {\n"
+    "  async fetch(request, env) {\n"
+    "    if (request.url.endsWith('/fail')) {\n"
+    "      try { await env.BROKEN.get('k'); return new Response('no error'); }\n"
+    "      catch (e) { return new Response(e.name + ': ' + e.message, { status: 500 }); }\n"
+    "    }\n"
+    "    await env.KV.put('a', 'one', { metadata: { n: 1 } });\n"
+    "    await env.KV.put('b', new Uint8Array([1, 2, 3]));\n"
+    "    const a = await env.KV.getWithMetadata('a');\n"
+    "    const list = await env.KV.list();\n"
+    "    await env.KV.delete('b');\n"
+    "    const gone = await env.KV.get('b');\n"
+    "    const slow = await env.SLOW.get('a');\n"
+    "    await env.LOCAL.put('x', 'y');\n"
+    "    const local = await env.LOCAL.get('x');\n"
+    "    return Response.json({ a, names: list.keys.map((k) => k.name),\n"
+    "      meta: list.keys[0].metadata, gone, slow, local });\n"
+    "  },\n"
+    "};\n";
+
 struct loader_state {
     int loads;
     int freed;
@@ -209,6 +234,12 @@ static wk_status_t load(void *user_data, const char *site, size_t site_len, cons
     (void)deploy;
     (void)deploy_len;
     __atomic_add_fetch(&st->loads, 1, __ATOMIC_SEQ_CST);
+    if (site_len == 2 && strcmp(site, "kv") == 0) {
+        if (wk_source_add_module(out, S("kv.js"), WK_MODULE_ESM, (const uint8_t *)KV_WORKER,
+                                 sizeof KV_WORKER - 1, NULL) != WK_OK)
+            return WK_E_INTERNAL;
+        return wk_source_set_main(out, S("kv.js"), NULL);
+    }
     if (site_len == 4 && strcmp(site, "main") == 0) {
         if (wk_source_add_module(out, S("src/main.js"), WK_MODULE_ESM, (const uint8_t *)WORKER,
                                  sizeof WORKER - 1, NULL) != WK_OK)
@@ -407,6 +438,237 @@ static void test_async(wk_engine_t *engine) {
     pthread_cond_destroy(&st.cond);
 }
 
+/* ---- KV namespaces implemented in C ---------------------------------------------------- */
+
+#define KV_MAX 16
+struct kv_item {
+    char key[64];
+    uint8_t value[64];
+    size_t len;
+    char metadata[128]; /* "" = none */
+};
+struct kv_store {
+    pthread_mutex_t lock;
+    struct kv_item items[KV_MAX];
+    int count;
+};
+enum kv_mode { KV_INLINE, KV_LATER, KV_FAIL };
+struct kv_handle {
+    struct kv_store *store;
+    enum kv_mode mode;
+    int *freed;
+};
+struct kv_later {
+    wk_completion_t *c;
+    struct kv_item item;
+    int found;
+};
+
+static int kv_threads_running;
+static int kv_freed; /* finalized store handles */
+
+static struct kv_item *kv_find(struct kv_store *s, const char *key) {
+    int i;
+    for (i = 0; i < s->count; i++)
+        if (strcmp(s->items[i].key, key) == 0) return &s->items[i];
+    return NULL;
+}
+
+static void kv_resolve_item(wk_completion_t *c, const struct kv_item *it) {
+    if (it == NULL) {
+        wk_completion_resolve_null(c);
+        return;
+    }
+    wk_completion_resolve_kv(c, it->value, it->len, it->metadata[0] ? it->metadata : NULL,
+                             strlen(it->metadata), 0);
+}
+
+/* Answers from another thread, after the callback has returned. */
+static void *kv_answer_later(void *arg) {
+    struct kv_later *l = (struct kv_later *)arg;
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    kv_resolve_item(l->c, l->found ? &l->item : NULL);
+    free(l);
+    __atomic_sub_fetch(&kv_threads_running, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void kv_get(void *user_data, const char *key, size_t key_len, wk_completion_t *c) {
+    struct kv_handle *h = (struct kv_handle *)user_data;
+    struct kv_item *it;
+    (void)key_len;
+    if (h->mode == KV_FAIL) {
+        wk_completion_reject(c, S("disk on fire"));
+        return;
+    }
+    pthread_mutex_lock(&h->store->lock);
+    it = kv_find(h->store, key);
+    if (h->mode == KV_LATER) {
+        struct kv_later *l = (struct kv_later *)calloc(1, sizeof *l);
+        pthread_t t;
+        l->c = c;
+        l->found = it != NULL;
+        if (it) l->item = *it;
+        __atomic_add_fetch(&kv_threads_running, 1, __ATOMIC_SEQ_CST);
+        if (pthread_create(&t, NULL, kv_answer_later, l) == 0) pthread_detach(t);
+    } else {
+        kv_resolve_item(c, it);
+    }
+    pthread_mutex_unlock(&h->store->lock);
+}
+
+static void kv_put(void *user_data, const char *key, size_t key_len, const uint8_t *value,
+                   size_t value_len, const char *metadata, size_t metadata_len,
+                   uint64_t expiration, wk_completion_t *c) {
+    struct kv_handle *h = (struct kv_handle *)user_data;
+    struct kv_item *it;
+    (void)expiration;
+    if (key_len >= sizeof it->key || value_len > sizeof it->value ||
+        metadata_len >= sizeof it->metadata) {
+        wk_completion_reject(c, S("too big for this test store"));
+        return;
+    }
+    pthread_mutex_lock(&h->store->lock);
+    it = kv_find(h->store, key);
+    if (it == NULL && h->store->count < KV_MAX) it = &h->store->items[h->store->count++];
+    if (it != NULL) {
+        memcpy(it->key, key, key_len + 1);
+        memcpy(it->value, value, value_len);
+        it->len = value_len;
+        it->metadata[0] = 0;
+        if (metadata != NULL) memcpy(it->metadata, metadata, metadata_len + 1);
+    }
+    pthread_mutex_unlock(&h->store->lock);
+    if (it != NULL)
+        wk_completion_resolve(c, NULL, 0);
+    else
+        wk_completion_reject(c, S("store full"));
+}
+
+static void kv_delete(void *user_data, const char *key, size_t key_len, wk_completion_t *c) {
+    struct kv_handle *h = (struct kv_handle *)user_data;
+    struct kv_item *it;
+    (void)key_len;
+    pthread_mutex_lock(&h->store->lock);
+    it = kv_find(h->store, key);
+    if (it != NULL) *it = h->store->items[--h->store->count];
+    pthread_mutex_unlock(&h->store->lock);
+    wk_completion_resolve(c, NULL, 0);
+}
+
+static int kv_cmp(const void *a, const void *b) {
+    return strcmp(((const struct kv_item *)a)->key, ((const struct kv_item *)b)->key);
+}
+
+static void kv_list(void *user_data, const char *prefix, size_t prefix_len, uint32_t limit,
+                    const char *cursor, size_t cursor_len, wk_completion_t *c) {
+    struct kv_handle *h = (struct kv_handle *)user_data;
+    char json[2048];
+    size_t n = 0;
+    int i, listed = 0;
+    (void)cursor;
+    (void)cursor_len;
+    pthread_mutex_lock(&h->store->lock);
+    qsort(h->store->items, (size_t)h->store->count, sizeof h->store->items[0], kv_cmp);
+    n += (size_t)snprintf(json + n, sizeof json - n, "{\"keys\":[");
+    for (i = 0; i < h->store->count && (uint32_t)listed < limit; i++) {
+        const struct kv_item *it = &h->store->items[i];
+        if (strncmp(it->key, prefix, prefix_len) != 0) continue;
+        n += (size_t)snprintf(json + n, sizeof json - n, "%s{\"name\":\"%s\"", listed ? "," : "",
+                              it->key);
+        if (it->metadata[0])
+            n += (size_t)snprintf(json + n, sizeof json - n, ",\"metadata\":%s", it->metadata);
+        n += (size_t)snprintf(json + n, sizeof json - n, "}");
+        listed++;
+    }
+    n += (size_t)snprintf(json + n, sizeof json - n, "],\"list_complete\":true}");
+    pthread_mutex_unlock(&h->store->lock);
+    wk_completion_resolve(c, (const uint8_t *)json, n);
+}
+
+static void kv_handle_free(void *user_data) {
+    struct kv_handle *h = (struct kv_handle *)user_data;
+    (*h->freed)++;
+    free(h);
+}
+
+static wk_status_t add_store(wk_env_t *env, const char *name, struct kv_store *store,
+                             enum kv_mode mode, int *freed) {
+    wk_kv_vtable_t vt;
+    struct kv_handle *h = (struct kv_handle *)calloc(1, sizeof *h);
+    h->store = store;
+    h->mode = mode;
+    h->freed = freed;
+    memset(&vt, 0, sizeof vt);
+    vt.struct_size = sizeof vt;
+    vt.get = kv_get;
+    vt.put = kv_put;
+    vt.remove = kv_delete;
+    vt.list = kv_list;
+    return wk_env_add_kv(env, name, strlen(name), &vt, h, kv_handle_free, NULL);
+}
+
+static void test_kv(wk_engine_t *engine) {
+    static struct kv_store store;
+    wk_env_t *env = NULL;
+    wk_request_t *req;
+    wk_response_t *resp = NULL;
+    wk_error_t *err = NULL;
+    wk_kv_vtable_t bad;
+    const uint8_t *body;
+    size_t len;
+    char path[128];
+    struct timespec pause = {0, 5 * 1000 * 1000};
+    const char *want =
+        "{\"a\":{\"value\":\"one\",\"metadata\":{\"n\":1},\"cacheStatus\":null},"
+        "\"names\":[\"a\",\"b\"],\"meta\":{\"n\":1},\"gone\":null,\"slow\":\"one\",\"local\":\"y\"}";
+
+    memset(&store, 0, sizeof store);
+    pthread_mutex_init(&store.lock, NULL);
+    CHECK(wk_env_new(&env, NULL) == WK_OK);
+    CHECK(add_store(env, "KV", &store, KV_INLINE, &kv_freed) == WK_OK);
+    CHECK(add_store(env, "SLOW", &store, KV_LATER, &kv_freed) == WK_OK);
+    CHECK(add_store(env, "BROKEN", &store, KV_FAIL, &kv_freed) == WK_OK);
+    snprintf(path, sizeof path, "/tmp/wk-c-kv-%d/ns.sqlite", (int)getpid());
+    CHECK(wk_env_add_kv_default(env, S("LOCAL"), path, strlen(path), NULL) == WK_OK);
+
+    /* A vtable with a missing callback is refused, and its user_data still finalized. */
+    memset(&bad, 0, sizeof bad);
+    bad.struct_size = sizeof bad;
+    bad.get = kv_get;
+    CHECK(wk_env_add_kv(env, S("BAD"), &bad, calloc(1, 1), free, &err) ==
+          WK_E_INVALID_ARGUMENT);
+    CHECK(contains(wk_error_message(err), "wk_kv_vtable_t.put is NULL"));
+    wk_error_free(err);
+    err = NULL;
+
+    req = make_request("GET", "https://example.com/");
+    CHECK(wk_execute(engine, S("kv"), S("v1"), env, req, &resp, &err) == WK_OK);
+    CHECK(wk_response_status(resp) == 200);
+    CHECK(wk_response_body(resp, &body, &len) == WK_OK);
+    CHECK(len == strlen(want) && memcmp(body, want, len) == 0);
+    if (len != strlen(want) || memcmp(body, want, len) != 0)
+        fprintf(stderr, "kv body: %.*s\n", (int)len, (const char *)body);
+    wk_response_free(resp);
+    wk_request_free(req);
+
+    /* A failing store rejects the worker's promise with the host's message. */
+    req = make_request("GET", "https://example.com/fail");
+    CHECK(wk_execute(engine, S("kv"), S("v1"), env, req, &resp, &err) == WK_OK);
+    CHECK(wk_response_status(resp) == 500);
+    CHECK(wk_response_body(resp, &body, &len) == WK_OK);
+    CHECK(len == strlen("Error: disk on fire") && memcmp(body, "Error: disk on fire", len) == 0);
+    wk_response_free(resp);
+    wk_request_free(req);
+
+    /* The stores live as long as the worker that saw them: dropping the env frees nothing. */
+    wk_env_free(env);
+    CHECK(kv_freed == 0);
+    while (__atomic_load_n(&kv_threads_running, __ATOMIC_SEQ_CST) > 0) nanosleep(&pause, NULL);
+    pthread_mutex_destroy(&store.lock);
+}
+
 int main(void) {
     wk_engine_options_t opts;
     wk_source_loader_vtable_t vt;
@@ -432,11 +694,13 @@ int main(void) {
     test_execute(engine);
     test_function_and_compile(engine);
     test_async(engine);
+    test_kv(engine);
     CHECK(state.loads >= 1);
     CHECK(wk_engine_shutdown(engine, NULL) == WK_OK);
     CHECK(state.freed == 0);
     wk_engine_free(engine);
     CHECK(state.freed == 1);
+    CHECK(kv_freed == 3);
 
     printf("c abi: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
