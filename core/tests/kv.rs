@@ -1,0 +1,182 @@
+//! KV bindings backed by host stores written in Rust: answers that arrive later from another
+//! thread, failures, the subrequest limit, and the embedded SQLite store across engines.
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use worker_core::kv::{KvEntry, KvList, KvListOptions, KvPutOptions, KvStore};
+use worker_core::stores::SqliteKv;
+use worker_core::*;
+
+/// An in-memory store that answers from a separate thread after `delay`, or fails every call.
+#[derive(Default)]
+struct ThreadStore {
+    data: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+    delay: Duration,
+    fail: bool,
+}
+
+impl ThreadStore {
+    async fn answer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut BTreeMap<String, Vec<u8>>) -> T + Send + 'static,
+    ) -> Result<T, HostError> {
+        if self.fail {
+            return Err(HostError::new("store offline: connection refused"));
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (data, delay) = (self.data.clone(), self.delay);
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let _ = tx.send(f(&mut data.lock().unwrap()));
+        });
+        rx.await.map_err(|_| HostError::new("answer lost"))
+    }
+}
+
+#[async_trait]
+impl KvStore for ThreadStore {
+    async fn get(&self, key: &str) -> Result<Option<KvEntry>, HostError> {
+        let key = key.to_string();
+        self.answer(move |d| {
+            d.get(&key).map(|v| KvEntry {
+                value: v.clone(),
+                ..Default::default()
+            })
+        })
+        .await
+    }
+    async fn put(&self, key: &str, value: Vec<u8>, _: KvPutOptions) -> Result<(), HostError> {
+        let key = key.to_string();
+        self.answer(move |d| {
+            d.insert(key, value);
+        })
+        .await
+    }
+    async fn delete(&self, key: &str) -> Result<(), HostError> {
+        let key = key.to_string();
+        self.answer(move |d| {
+            d.remove(&key);
+        })
+        .await
+    }
+    async fn list(&self, _: KvListOptions) -> Result<KvList, HostError> {
+        unimplemented!("not used by these tests")
+    }
+}
+
+fn run(config: EngineConfig, code: &str, env: Env) -> ExecuteResult {
+    let code = code.to_string();
+    let loader = move |_: &str, _: &str| Ok(WorkerSource::module(code.clone()));
+    let engine = Engine::new(config, Arc::new(loader)).expect("engine starts");
+    let r = engine.execute_blocking("kv", "v1", Arc::new(env), WorkerRequest::get("http://x/"));
+    engine.shutdown();
+    r
+}
+
+fn config() -> EngineConfig {
+    EngineConfig {
+        pool_size: 1,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn answers_from_another_thread_settle_the_workers_promises() {
+    let store = ThreadStore {
+        delay: Duration::from_millis(15),
+        ..Default::default()
+    };
+    let code = "export default { async fetch(req, env) {
+        await env.KV.put('k', 'v1');
+        const [a, b] = await Promise.all([env.KV.get('k'), env.KV.get('missing')]);
+        await env.KV.delete('k');
+        return Response.json([a, b, await env.KV.get('k')]);
+    } };";
+    let r = run(config(), code, Env::new().kv("KV", Arc::new(store)));
+    assert_eq!(r.error, None);
+    assert_eq!(r.text(), r#"["v1",null,null]"#);
+}
+
+#[test]
+fn a_failing_store_rejects_with_its_message() {
+    let store = ThreadStore {
+        fail: true,
+        ..Default::default()
+    };
+    let code = "export default { async fetch(req, env) {
+        try { await env.KV.get('k'); return new Response('resolved'); }
+        catch (e) { return new Response(`${e.constructor.name}: ${e.message}`); }
+    } };";
+    let r = run(config(), code, Env::new().kv("KV", Arc::new(store)));
+    assert_eq!(r.text(), "Error: store offline: connection refused");
+
+    // Uncaught, it fails the request with the store's message.
+    let code =
+        "export default { async fetch(req, env) { return new Response(await env.KV.get('k')); } };";
+    let store = ThreadStore {
+        fail: true,
+        ..Default::default()
+    };
+    let r = run(config(), code, Env::new().kv("KV", Arc::new(store)));
+    let e = r.error.expect("the request fails");
+    assert_eq!(e.kind, ErrorKind::Exception);
+    assert_eq!(e.message, "store offline: connection refused");
+}
+
+#[test]
+fn binding_calls_count_toward_the_subrequest_limit() {
+    let code = "export default { async fetch(req, env) {
+        const out = [];
+        for (let i = 0; i < 4; i++) {
+            try { await env.KV.get('k' + i); out.push('ok'); } catch (e) { out.push(e.message); }
+        }
+        return Response.json(out);
+    } };";
+    let config = EngineConfig {
+        max_subrequests: 3,
+        ..config()
+    };
+    let store: Arc<dyn KvStore> = Arc::new(ThreadStore::default());
+    let r = run(config, code, Env::new().kv("KV", store));
+    assert_eq!(
+        r.text(),
+        r#"["ok","ok","ok","Too many subrequests by single Worker invocation."]"#
+    );
+}
+
+#[test]
+fn the_embedded_store_keeps_data_for_the_next_engine() {
+    let dir = std::env::temp_dir().join(format!("wk-core-kv-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("ns.sqlite");
+    let write = "export default { async fetch(req, env) {
+        await env.KV.put('user:1', 'ada', { metadata: { admin: true }, expirationTtl: 3600 });
+        await env.KV.put('user:2', 'bob');
+        await env.KV.put('other', 'x');
+        return new Response('ok');
+    } };";
+    let store = SqliteKv::open(&path).unwrap();
+    assert_eq!(
+        run(config(), write, Env::new().kv("KV", Arc::new(store))).text(),
+        "ok"
+    );
+
+    let read = "export default { async fetch(req, env) {
+        const page = await env.KV.list({ prefix: 'user:', limit: 1 });
+        const next = await env.KV.list({ prefix: 'user:', cursor: page.cursor });
+        const ttl = page.keys[0].expiration - Math.floor(Date.now() / 1000);
+        return Response.json({
+            first: page.keys.map((k) => [k.name, k.metadata]), complete: page.list_complete,
+            rest: next.keys.map((k) => k.name), done: next.list_complete, ttlOk: ttl > 3500 && ttl <= 3600,
+            value: await env.KV.get('user:1'),
+        });
+    } };";
+    let store = SqliteKv::open(&path).unwrap();
+    let r = run(config(), read, Env::new().kv("KV", Arc::new(store)));
+    assert_eq!(
+        r.text(),
+        r#"{"first":[["user:1",{"admin":true}]],"complete":false,"rest":["user:2"],"done":true,"ttlOk":true,"value":"ada"}"#
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
