@@ -77,20 +77,28 @@ fn store(state: &IsolateState, s: &mut Scope) -> Option<Arc<dyn KvStore>> {
     store
 }
 
+fn push_opt_str(s: &mut Scope, v: Option<&str>) {
+    match v {
+        Some(v) => s.push_str(v),
+        None => s.push_null(),
+    }
+}
+
+fn push_opt_u64(s: &mut Scope, v: Option<u64>) {
+    match v {
+        Some(v) => s.push_number(v as f64),
+        None => s.push_null(),
+    }
+}
+
 /// Pushes `[value, metadata | null, expiration | null]`, or null for a missing key.
 fn push_entry(s: &mut Scope, entry: Option<KvEntry>) {
     match entry {
         None => s.push_null(),
         Some(e) => {
             s.push_bytes(&e.value);
-            match e.metadata {
-                Some(m) => s.push_str(&m),
-                None => s.push_null(),
-            }
-            match e.expiration {
-                Some(x) => s.push_number(x as f64),
-                None => s.push_null(),
-            }
+            push_opt_str(s, e.metadata.as_deref());
+            push_opt_u64(s, e.expiration);
             s.push_array(3);
         }
     }
@@ -170,21 +178,12 @@ pub(super) fn op_kv_list(state: &IsolateState, s: &mut Scope, _argc: i32) {
         async move { kv.list(options).await },
         |s, list| {
             s.push_bool(list.list_complete);
-            match list.cursor.filter(|_| !list.list_complete) {
-                Some(c) => s.push_str(&c),
-                None => s.push_null(),
-            }
+            push_opt_str(s, list.cursor.as_deref().filter(|_| !list.list_complete));
             let n = 2 + 3 * list.keys.len() as i32;
             for k in list.keys {
                 s.push_str(&k.name);
-                match k.expiration {
-                    Some(x) => s.push_number(x as f64),
-                    None => s.push_null(),
-                }
-                match k.metadata {
-                    Some(m) => s.push_str(&m),
-                    None => s.push_null(),
-                }
+                push_opt_u64(s, k.expiration);
+                push_opt_str(s, k.metadata.as_deref());
             }
             s.push_array(n);
         },
