@@ -1,8 +1,10 @@
-// Runs binding conformance cases (R2, D1, Queues, KV) on Miniflare (workerd) and reports mismatches.
-// Copy of /tmp/mf/check.mjs extended with: wrangler.jsonc binding sections -> Miniflare options,
-// a fresh persistence directory per case, `miniflareExpect` for documented Miniflare
-// differences, DUMP=1 to print every response and MF_LOG=1 for Miniflare's own log.
-// Usage: node check-bindings-b.mjs <dir> [case...]
+// Runs binding conformance cases on Miniflare (workerd) and reports mismatches: the wrangler
+// config's binding sections (kv_namespaces, r2_buckets, d1_databases, queues, assets) become
+// Miniflare options the way `wrangler dev` maps them, every case gets a fresh persistence
+// directory, and a request's `miniflareExpect` (a documented Miniflare difference) is checked in
+// place of `expect`. DUMP=1 prints every response, MF_LOG=1 Miniflare's own log, and RECORD=1
+// fills a missing `expect` from Miniflare's answer (for drafting; review every recorded value).
+// Usage: node check-miniflare.mjs <dir> [case...]   (MF_DIR: a package.json beside node_modules/miniflare)
 import { createRequire } from "node:module";
 import os from "node:os";
 import fs from "node:fs";
@@ -15,8 +17,22 @@ const DUMP = !!process.env.DUMP;
 // body), and requests.json is rewritten. Used only to draft cases; every recorded value is reviewed.
 const RECORD = !!process.env.RECORD;
 
+// wrangler's parseStaticRouting (workers-sdk packages/workers-shared/utils/configuration):
+// run_worker_first: ["/api/*", "!/api/docs/*"] -> { user_worker: ["/api/*"], asset_worker: ["/api/docs/*"] }
+function parseStaticRouting(input) {
+  if (input.length === 0) throw new Error("No `run_worker_first` rules were provided; must provide at least 1 rule.");
+  const asset_worker = [], user_worker = [];
+  for (const rule of input) {
+    if (rule.startsWith("!/")) asset_worker.push(rule.slice(1));
+    else if (rule.startsWith("/")) user_worker.push(rule);
+    else throw new Error(`invalid run_worker_first rule ${rule}`);
+  }
+  if (asset_worker.length && !user_worker.length) throw new Error("Only negative `run_worker_first` rules were provided; must provide at least 1 non-negative rule");
+  return { asset_worker, user_worker };
+}
+
 // wrangler.jsonc binding sections -> Miniflare options.
-function bindingOptions(cfg) {
+function bindingOptions(cfg, dir) {
   const o = {};
   if (cfg.kv_namespaces) o.kvNamespaces = Object.fromEntries(cfg.kv_namespaces.map((b) => [b.binding, b.id || b.binding]));
   if (cfg.r2_buckets) o.r2Buckets = Object.fromEntries(cfg.r2_buckets.map((b) => [b.binding, b.bucket_name || b.binding]));
@@ -38,6 +54,19 @@ function bindingOptions(cfg) {
       if (c.retry_delay !== undefined) v.retryDelay = c.retry_delay;
       return [c.queue, v];
     }));
+  }
+  if (cfg.assets) {
+    const a = cfg.assets;
+    const routerConfig = { has_user_worker: Boolean(cfg.main) };
+    let staticRouting;
+    if (typeof a.run_worker_first === "boolean") routerConfig.invoke_user_worker_ahead_of_assets = a.run_worker_first;
+    else if (Array.isArray(a.run_worker_first)) routerConfig.static_routing = staticRouting = parseStaticRouting(a.run_worker_first);
+    const assetConfig = {};
+    if (a.html_handling !== undefined) assetConfig.html_handling = a.html_handling;
+    if (a.not_found_handling !== undefined) assetConfig.not_found_handling = a.not_found_handling;
+    if (staticRouting) assetConfig.has_static_routing = true;
+    o.assets = { directory: path.resolve(dir, a.directory), routerConfig, assetConfig };
+    if (a.binding) o.assets.binding = a.binding;
   }
   return o;
 }
@@ -127,7 +156,7 @@ for (const name of fs.readdirSync(root).sort()) {
     compatibilityDate: cfg.compatibility_date || "2025-01-01",
     compatibilityFlags: cfg.compatibility_flags || [],
     bindings: cfg.vars || {},
-    ...bindingOptions(cfg),
+    ...bindingOptions(cfg, dir),
   };
   if (cfg.name) opts.name = cfg.name;
   // Fresh, empty state per case: every storage plugin persists under its own temp directory.
