@@ -59,9 +59,8 @@
       case "json":
         return JSON.parse(utf8Decode(bytes));
       case "arrayBuffer":
-        return bytes.buffer.byteLength === bytes.byteLength && bytes.byteOffset === 0
-          ? bytes.buffer
-          : bytes.slice().buffer;
+        // The op hands over a fresh Uint8Array that owns its whole buffer.
+        return bytes.buffer;
       case "stream":
         return internals.readableFromBytes(bytes);
       default:

@@ -15,7 +15,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS kv (
 ) WITHOUT ROWID;";
 
 /// A KV namespace kept in a SQLite file. Keys sort by their UTF-8 bytes (SQLite's BINARY
-/// collation), as on Cloudflare; expired keys are invisible and removed as they are met.
+/// collation), as on Cloudflare; expired keys are invisible (a later put overwrites them).
 #[derive(Clone)]
 pub struct SqliteKv {
     db: Db,
@@ -101,27 +101,26 @@ impl KvStore for SqliteKv {
     async fn list(&self, options: KvListOptions) -> Result<KvList, HostError> {
         self.db
             .run(move |c| {
-                let now = now();
-                c.execute(
-                    "DELETE FROM kv WHERE expiration IS NOT NULL AND expiration <= ?1",
-                    [now],
-                )?;
                 let limit = options.limit.clamp(1, 1000);
                 let after = options.cursor.as_deref().and_then(decode_cursor);
                 let end = prefix_end(&options.prefix);
                 let mut stmt = c.prepare_cached(
                     "SELECT key, metadata, expiration FROM kv
                      WHERE key >= ?1 AND (?2 IS NULL OR key < ?2) AND (?3 IS NULL OR key > ?3)
+                       AND (expiration IS NULL OR expiration > ?5)
                      ORDER BY key LIMIT ?4",
                 )?;
                 let mut keys = stmt
-                    .query_map(params![options.prefix, end, after, limit as i64 + 1], |r| {
-                        Ok(KvKey {
-                            name: r.get(0)?,
-                            metadata: r.get(1)?,
-                            expiration: r.get::<_, Option<i64>>(2)?.map(|x| x as u64),
-                        })
-                    })?
+                    .query_map(
+                        params![options.prefix, end, after, limit as i64 + 1, now()],
+                        |r| {
+                            Ok(KvKey {
+                                name: r.get(0)?,
+                                metadata: r.get(1)?,
+                                expiration: r.get::<_, Option<i64>>(2)?.map(|x| x as u64),
+                            })
+                        },
+                    )?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 let list_complete = keys.len() <= limit;
                 keys.truncate(limit);
