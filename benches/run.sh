@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libworker benchmarks. Builds in release mode and runs them; prints figures, never fails on a goal.
 #
-#   benches/run.sh [all|latency|cold|memory|serve] [ARGS...]
+#   benches/run.sh [all|latency|cold|memory|serve|kv] [ARGS...]
 #
 # ARGS go to the benchmark binary (latency/cold/memory; see `--help` of each). For `serve`,
 # settings come from the environment:
@@ -12,6 +12,7 @@
 #   WK_ARGS          extra flags for `wk serve` (--quiet is passed when wk has it)
 #   DENO             path of a deno binary (default: npm-installed into target/bench-peers/)
 #   WORKER           worker file for wk (default: a temp file with the same hello as the Deno one)
+#   WORKERD          path of a workerd binary for `kv` (default: npm-installed into target/bench-peers/)
 #   EXAMPLE (1)      also measure `wk serve --config examples/workers/hello/wrangler.jsonc` (an
 #                    extra row, not in the ratio: that worker parses the URL and reads env)
 # Servers listen on 127.0.0.1 only and are killed on exit, whatever happens.
@@ -23,13 +24,13 @@ what=${1:-all}
 [ $# -gt 0 ] && shift
 
 case "$what" in
-  all | latency | cold | memory | serve) ;;
+  all | latency | cold | memory | serve | kv) ;;
   -h | --help | help)
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 0
     ;;
   *)
-    echo "usage: benches/run.sh [all|latency|cold|memory|serve] [ARGS...]" >&2
+    echo "usage: benches/run.sh [all|latency|cold|memory|serve|kv] [ARGS...]" >&2
     exit 2
     ;;
 esac
@@ -38,7 +39,7 @@ log() { printf '\n### %s\n' "$*"; }
 
 build() {
   local pkgs=(-p worker-benches)
-  [ "$what" = serve ] || [ "$what" = all ] && [ -z "${WK:-}" ] && pkgs+=(-p worker-cli)
+  case "$what" in serve | kv | all) [ -z "${WK:-}" ] && pkgs+=(-p worker-cli) ;; esac
   log "cargo build --release ${pkgs[*]}"
   cargo build --release "${pkgs[@]}"
 }
@@ -273,16 +274,154 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
+# kv: KV get through wk serve (embedded SQLite store) vs workerd's kvNamespace binding
+# ---------------------------------------------------------------------------------------------
+find_workerd() {
+  if [ -n "${WORKERD:-}" ]; then echo "$WORKERD"; return 0; fi
+  local peers="$ROOT/target/bench-peers"
+  local bin="$peers/node_modules/@cloudflare/workerd-linux-64/bin/workerd"
+  if [ ! -x "$bin" ]; then
+    echo "installing workerd from npm into $peers" >&2
+    mkdir -p "$peers"
+    timeout 600 npm install --no-audit --no-fund --prefix "$peers" workerd >&2 || return 1
+  fi
+  [ -x "$bin" ] && echo "$bin"
+}
+
+# Both servers run this worker: one KV get per request of a 100-byte value (put on first use).
+write_kv_worker() {
+  cat >"$1/worker.js" <<'EOF'
+const VALUE = "x".repeat(100);
+export default {
+  async fetch(request, env) {
+    let value = await env.KV.get("bench-key");
+    if (value === null) {
+      await env.KV.put("bench-key", VALUE);
+      value = VALUE;
+    }
+    return new Response(value);
+  },
+};
+EOF
+}
+
+# workerd's KV binding speaks HTTP to a service; the smallest one keeps values in a Map, so
+# workerd's figure is its binding machinery with no storage cost at all.
+write_workerd_kv() {
+  cat >"$1/kvmem.js" <<'EOF'
+const values = new Map();
+export default {
+  async fetch(request) {
+    const key = decodeURIComponent(new URL(request.url).pathname.slice(1));
+    if (request.method === "PUT") {
+      values.set(key, await request.text());
+      return new Response(null);
+    }
+    const value = values.get(key);
+    return value === undefined ? new Response(null, { status: 404 }) : new Response(value);
+  },
+};
+EOF
+  cat >"$1/config.capnp" <<'EOF'
+using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = .main), (name = "kvmem", worker = .kvmem)],
+  sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")],
+);
+const main :Workerd.Worker = (
+  modules = [(name = "worker.js", esModule = embed "worker.js")],
+  compatibilityDate = "2024-09-23",
+  bindings = [(name = "KV", kvNamespace = "kvmem")],
+);
+const kvmem :Workerd.Worker = (
+  modules = [(name = "kvmem.js", esModule = embed "kvmem.js")],
+  compatibilityDate = "2024-09-23",
+);
+EOF
+}
+
+kv_bench() {
+  WRK_THREADS=${WRK_THREADS:-2}
+  WRK_CONNS=${WRK_CONNS:-50}
+  DURATION=${DURATION:-10}
+  WARMUP=${WARMUP:-2}
+  ROUNDS=${ROUNDS:-2}
+  TMP=$(mktemp -d /tmp/wk-bench.XXXXXX)
+  ensure_wrk
+  local wk=${WK:-$ROOT/target/release/wk}
+  [ -x "$wk" ] || { echo "no wk binary at $wk (cargo build --release -p worker-cli)" >&2; return 1; }
+  local workerd=""
+  workerd=$(find_workerd) || { echo "workerd unavailable: measuring wk alone" >&2; workerd=""; }
+
+  mkdir -p "$TMP/wk" "$TMP/workerd"
+  write_kv_worker "$TMP/wk"
+  write_kv_worker "$TMP/workerd"
+  write_workerd_kv "$TMP/workerd"
+  cat >"$TMP/wk/wrangler.jsonc" <<'EOF'
+{ "name": "kv-bench", "main": "worker.js", "kv_namespaces": [{ "binding": "KV", "id": "bench" }] }
+EOF
+  local wk_args=(--quiet)
+  read -r -a extra <<<"${WK_ARGS:-}"
+  wk_args+=("${extra[@]}")
+
+  log "kv: wrk -t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s (after ${WARMUP}s warm-up), $ROUNDS round(s), PIN=${PIN:-0}"
+  echo "wk:      $wk serve --config wrangler.jsonc ${wk_args[*]} (kv_namespaces -> embedded SQLite)"
+  [ -n "$workerd" ] && echo "workerd: $workerd serve config.capnp (kvNamespace -> in-memory worker; $("$workerd" --version))"
+  printf '%-10s %5s %12s %10s %10s %7s\n' server round req/s p50 p99 errors
+  local r wk_sum=0 wd_sum=0 wk_n=0 wd_n=0 port rps p50 p99 errs wk_p99=""
+  for r in $(seq 1 "$ROUNDS"); do
+    port=$(free_port 18787)
+    rm -rf "$TMP/wk/state"
+    if run_server wk "$port" xxxx "$wk" serve --config "$TMP/wk/wrangler.jsonc" \
+      --state-dir "$TMP/wk/state" --ip 127.0.0.1 --port "$port" "${wk_args[@]}"; then
+      read -r rps p50 p99 errs <"$TMP/result"
+      printf '%-10s %5s %12s %10s %10s %7s\n' wk "$r" "$rps" "$p50" "$p99" "$errs"
+      wk_sum=$(awk -v a="$wk_sum" -v b="$rps" 'BEGIN {print a + b}'); wk_n=$((wk_n + 1))
+      wk_p99="$wk_p99 $p99"
+    fi
+    if [ -n "$workerd" ]; then
+      port=$(free_port 18887)
+      if run_server workerd "$port" xxxx "$workerd" serve "$TMP/workerd/config.capnp" \
+        --socket-addr "http=127.0.0.1:$port"; then
+        read -r rps p50 p99 errs <"$TMP/result"
+        printf '%-10s %5s %12s %10s %10s %7s\n' workerd "$r" "$rps" "$p50" "$p99" "$errs"
+        wd_sum=$(awk -v a="$wd_sum" -v b="$rps" 'BEGIN {print a + b}'); wd_n=$((wd_n + 1))
+      fi
+    fi
+  done
+  echo
+  echo "== kv_get: wk serve + embedded KV vs workerd + kvNamespace (loopback, same run) =="
+  local wk_mean=0 wd_mean=0
+  [ "$wk_n" -gt 0 ] && wk_mean=$(awk -v s="$wk_sum" -v n="$wk_n" 'BEGIN {printf "%.0f", s / n}')
+  [ "$wd_n" -gt 0 ] && wd_mean=$(awk -v s="$wd_sum" -v n="$wd_n" 'BEGIN {printf "%.0f", s / n}')
+  printf '%-28s %12s  %s\n' metric measured goal
+  printf '%-28s %12s  %s\n' "wk req/s (mean)" "$wk_mean" ""
+  printf '%-28s %12s  %s\n' "workerd req/s (mean)" "$wd_mean" ""
+  printf '%-28s %12s  %s\n' "wk p99 per round" "${wk_p99# }" "<= 5ms"
+  if [ "$wk_n" -gt 0 ] && [ "$wd_n" -gt 0 ] && [ "$wd_mean" != 0 ]; then
+    local ratio verdict
+    ratio=$(awk -v a="$wk_mean" -v b="$wd_mean" 'BEGIN {printf "%.2f", a / b}')
+    verdict=$(awk -v r="$ratio" 'BEGIN {print (r >= 4.0) ? "met" : "MISSED"}')
+    printf '%-28s %12s  %s\n' "ratio wk / workerd" "${ratio}x" ">= 4.00x  $verdict"
+  else
+    printf '%-28s %12s  %s\n' "ratio wk / workerd" "n/a" ">= 4.00x"
+  fi
+  cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 build
 case "$what" in
   latency) bin execute_latency "$@" ;;
   cold) bin cold_start "$@" ;;
   memory) bin memory_per_worker "$@" ;;
   serve) serve_bench ;;
+  kv) kv_bench ;;
   all)
     log "execute_latency"; bin execute_latency
     log "cold_start"; bin cold_start
     log "memory_per_worker"; bin memory_per_worker
     serve_bench
+    kv_bench
     ;;
 esac
