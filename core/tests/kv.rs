@@ -180,3 +180,53 @@ fn the_embedded_store_keeps_data_for_the_next_engine() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The embedded store answers repeated reads from memory; a write must never leave a stale copy
+/// behind, even when reads of the same key are in flight while it lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_embedded_store_never_serves_a_value_older_than_the_last_write() {
+    let dir = std::env::temp_dir().join(format!("wk-core-kv-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = Arc::new(SqliteKv::open(dir.join("ns.sqlite")).unwrap());
+    let value = |e: Option<KvEntry>| e.map(|e| String::from_utf8(e.value).unwrap());
+
+    assert_eq!(value(store.get("k").await.unwrap()), None);
+    store
+        .put("k", b"v0".to_vec(), KvPutOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(value(store.get("k").await.unwrap()).as_deref(), Some("v0"));
+    assert_eq!(value(store.get("k").await.unwrap()).as_deref(), Some("v0"));
+
+    for round in 1..=50 {
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.get("k").await.unwrap() })
+            })
+            .collect();
+        let v = format!("v{round}");
+        store
+            .put("k", v.clone().into_bytes(), KvPutOptions::default())
+            .await
+            .unwrap();
+        for r in readers {
+            r.await.unwrap();
+        }
+        assert_eq!(
+            value(store.get("k").await.unwrap()),
+            Some(v),
+            "round {round}"
+        );
+    }
+
+    store.delete("k").await.unwrap();
+    assert_eq!(value(store.get("k").await.unwrap()), None);
+    let past = KvPutOptions {
+        expiration: Some(1),
+        metadata: None,
+    };
+    store.put("old", b"x".to_vec(), past).await.unwrap();
+    assert_eq!(value(store.get("old").await.unwrap()), None);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,7 +4,9 @@ use crate::api::host::HostError;
 use crate::api::kv::{KvEntry, KvKey, KvList, KvListOptions, KvPutOptions, KvStore};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS kv (
@@ -16,16 +18,89 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS kv (
 
 /// A KV namespace kept in a SQLite file. Keys sort by their UTF-8 bytes (SQLite's BINARY
 /// collation), as on Cloudflare; expired keys are invisible (a later put overwrites them).
+///
+/// Reads are served from an in-memory copy of recently read keys when possible: a hit answers
+/// without a trip to the blocking pool, which costs more than the SQLite read itself. Writes
+/// through this store keep the copy exact; a file shared with another process would be seen
+/// with a delay, like Cloudflare's edge caches (so one process should own a namespace file).
 #[derive(Clone)]
 pub struct SqliteKv {
     db: Db,
+    cache: Arc<Mutex<ReadCache>>,
 }
 
 impl SqliteKv {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteKv, String> {
         Ok(SqliteKv {
             db: Db::open(path.as_ref(), SCHEMA)?,
+            cache: Arc::default(),
         })
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, ReadCache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs a write of `key`. The cached copy is dropped before and reads in flight are
+    /// invalidated again after, since a read may have seen the row before the write landed.
+    async fn write(
+        &self,
+        key: &str,
+        f: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> Result<(), HostError> {
+        self.cache().invalidate(key);
+        let result = self.db.run(f).await;
+        self.cache().invalidate(key);
+        result
+    }
+}
+
+/// Values above this size are read from SQLite every time.
+const CACHE_MAX_VALUE: usize = 64 * 1024;
+/// When the cached values exceed this, the cache starts over.
+const CACHE_BUDGET: usize = 16 * 1024 * 1024;
+
+/// Recently read keys (a missing key is cached as None). `generation` counts writes, so a read
+/// that raced with a write never caches what it read before the write landed.
+#[derive(Default)]
+struct ReadCache {
+    entries: HashMap<String, Option<KvEntry>>,
+    bytes: usize,
+    generation: u64,
+}
+
+impl ReadCache {
+    /// The cached answer for `key`, if any; an entry that has expired since is a miss.
+    fn get(&self, key: &str, now: i64) -> Option<Option<KvEntry>> {
+        match self.entries.get(key)? {
+            Some(e) if e.expiration.is_some_and(|x| x as i64 <= now) => None,
+            hit => Some(hit.clone()),
+        }
+    }
+
+    fn insert(&mut self, key: String, entry: Option<KvEntry>, generation: u64) {
+        if generation != self.generation
+            || entry
+                .as_ref()
+                .is_some_and(|e| e.value.len() > CACHE_MAX_VALUE)
+        {
+            return;
+        }
+        let size = key.len() + entry.as_ref().map_or(0, |e| e.value.len() + 64);
+        if self.bytes + size > CACHE_BUDGET {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        self.bytes += size;
+        self.entries.insert(key, entry);
+    }
+
+    /// Forgets `key` and invalidates reads in flight; called before every write.
+    fn invalidate(&mut self, key: &str) {
+        self.generation += 1;
+        if let Some(e) = self.entries.remove(key) {
+            self.bytes -= key.len() + e.map_or(0, |e| e.value.len() + 64);
+        }
     }
 }
 
@@ -52,13 +127,21 @@ fn prefix_end(prefix: &str) -> Option<String> {
 #[async_trait]
 impl KvStore for SqliteKv {
     async fn get(&self, key: &str) -> Result<Option<KvEntry>, HostError> {
-        let key = key.to_string();
-        self.db
+        let generation = {
+            let cache = self.cache();
+            if let Some(hit) = cache.get(key, now()) {
+                return Ok(hit);
+            }
+            cache.generation
+        };
+        let owned = key.to_string();
+        let entry = self
+            .db
             .run(move |c| {
                 c.query_row(
                     "SELECT value, metadata, expiration FROM kv
                      WHERE key = ?1 AND (expiration IS NULL OR expiration > ?2)",
-                    params![key, now()],
+                    params![owned, now()],
                     |r| {
                         Ok(KvEntry {
                             value: r.get(0)?,
@@ -69,33 +152,37 @@ impl KvStore for SqliteKv {
                 )
                 .optional()
             })
-            .await
+            .await?;
+        self.cache()
+            .insert(key.to_string(), entry.clone(), generation);
+        Ok(entry)
     }
 
     async fn put(&self, key: &str, value: Vec<u8>, options: KvPutOptions) -> Result<(), HostError> {
-        let key = key.to_string();
-        self.db
-            .run(move |c| {
-                c.execute(
-                    "INSERT OR REPLACE INTO kv (key, value, metadata, expiration)
+        let owned = key.to_string();
+        self.write(key, move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO kv (key, value, metadata, expiration)
                      VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        key,
-                        value,
-                        options.metadata,
-                        options.expiration.map(|x| x as i64)
-                    ],
-                )
-                .map(drop)
-            })
-            .await
+                params![
+                    owned,
+                    value,
+                    options.metadata,
+                    options.expiration.map(|x| x as i64)
+                ],
+            )
+            .map(drop)
+        })
+        .await
     }
 
     async fn delete(&self, key: &str) -> Result<(), HostError> {
-        let key = key.to_string();
-        self.db
-            .run(move |c| c.execute("DELETE FROM kv WHERE key = ?1", [key]).map(drop))
-            .await
+        let owned = key.to_string();
+        self.write(key, move |c| {
+            c.execute("DELETE FROM kv WHERE key = ?1", [owned])
+                .map(drop)
+        })
+        .await
     }
 
     async fn list(&self, options: KvListOptions) -> Result<KvList, HostError> {
