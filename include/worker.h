@@ -101,7 +101,7 @@ typedef int32_t wk_status_t;
  *  "statements": [{"sql": "SELECT ?1, ?2", "params": [1, 2.5, "text", null, [104, 105]]}]}
  * ```
  *
- * Parameters are positional (`?` and `?NNN`, which means `params[NNN-1]`) and typed by their
+ * (Object keys may come in any order.) Parameters are positional (`?` and `?NNN`, which means `params[NNN-1]`) and typed by their
  * JSON form: `null` is NULL; a number without a fraction or exponent is an INTEGER (any
  * 64-bit value, written exactly); a number with a `.` or an exponent is a REAL (`2.0`); a
  * string is TEXT; an array of byte values (0..255) is a BLOB. (Non-finite REALs, which

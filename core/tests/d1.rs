@@ -129,11 +129,14 @@ fn exec_runs_lines_and_names_the_failing_one() {
     let (dir, db) = temp_db("exec");
     let v = eval(
         Arc::new(db),
-        "const ok = await DB.exec('CREATE TABLE e (x);\\nINSERT INTO e VALUES (1); INSERT INTO e VALUES (2);\\n');
+        "const ok = await DB.exec('CREATE TABLE e (x);\\n\\n  \\nINSERT INTO e VALUES (1); INSERT INTO e VALUES (2);\\n');
          const failed = await attempt(() => DB.exec('INSERT INTO e VALUES (3);\\nINSERT INTO nope VALUES (1);\\nINSERT INTO e VALUES (4);'));
          const tx = await attempt(() => DB.exec('BEGIN TRANSACTION;'));
+         const multi = await DB.prepare('SELECT 1 AS one; SELECT ? AS two').bind(2).all();
+         const early = await attempt(() => DB.prepare('INSERT INTO e VALUES (?); SELECT 1').bind(9).run());
          const rows = (await DB.prepare('SELECT x FROM e').raw()).flat();
-         return Response.json({ count: ok.count, failed, tx: tx.message.slice(0, 50), rows });",
+         return Response.json({ count: ok.count, failed, tx: tx.message.slice(0, 84), rows,
+           multi: multi.results, early: early.message });",
     );
     assert_eq!(v["count"], 2);
     assert_eq!(
@@ -144,7 +147,14 @@ fn exec_runs_lines_and_names_the_failing_one() {
     assert_eq!(v["rows"], serde_json::json!([1, 2, 3]));
     assert_eq!(
         v["tx"],
-        "D1_EXEC_ERROR: Error in line 1: BEGIN TRANSACTION;"
+        "D1_EXEC_ERROR: Error in line 1: BEGIN TRANSACTION;: To execute a transaction, please"
+    );
+    // Several statements in one: the last one's rows, and only the last may take parameters
+    // (the failed one's INSERT of 9 was rolled back with its call).
+    assert_eq!(v["multi"], serde_json::json!([{"two": 2}]));
+    assert_eq!(
+        v["early"],
+        "D1_ERROR: When executing multiple SQL statements in a single call, only the last statement can have parameters."
     );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -305,7 +305,10 @@ int main(void) {
                 "{\"id\":2.5,\"data\":null,\"big\":\"x\"}],\"b\":2,\"bookmark\":\"0002\"}");
     take_log(later_db, query, sizeof query);
     CHECK(later_db->calls == 1);
-    CHECK(contains(query, "\"statements\":[{\"params\":[],\"sql\":\"A\"},{\"params\":[],\"sql\":\"B\"}]"));
+    /* Both statements, in order, in the one call (object keys may come in any order). */
+    CHECK(contains(query, "\"sql\":\"A\"") && contains(query, "\"sql\":\"B\""));
+    CHECK(strstr(query, "\"sql\":\"A\"") < strstr(query, "\"sql\":\"B\""));
+    CHECK(contains(query, "\"params\":[]"));
 
     /* A statement's failure, a rejecting host, dump without a dump callback, a bad bind(). */
     expect_body(engine, env, "/errors",

@@ -236,10 +236,12 @@
     }
 
     // One statement per line, no parameters; the lines run in order and the first failure
-    // stops the run.
+    // stops the run. Blank lines are skipped (as workerd does), but input with no statement at
+    // all reaches the database, which reports "No SQL statements detected." for line 1.
     async exec(query) {
       if (!(#binding in this)) throw internals.illegalInvocation();
-      const lines = query.trim().split("\n");
+      let lines = query.trim().split("\n").filter((line) => line.trim() !== "");
+      if (lines.length === 0) lines = [""];
       const statements = lines.map((statement) => ({ statement, params: [] }));
       const { failure, results } = await send(this.#primary, statements, MODE_EXEC);
       if (failure) {

@@ -247,16 +247,16 @@ fn schema_version(conn: &Connection) -> i64 {
         .unwrap_or(0)
 }
 
-/// Runs one D1 statement: its SQL may hold several statements (run in order; each takes the
-/// next `parameter_count()` parameters), and the rows are those of the last one. Returns the
-/// message the worker sees after `D1_ERROR: `.
+/// Runs one D1 statement: its SQL may hold several statements, run in order; as in workerd,
+/// only the last may have parameters, and the rows are the last one's. Returns the message the
+/// worker sees after `D1_ERROR: `.
 fn run_statement(c: &mut Conn, st: &D1Statement) -> Result<D1StatementResult, String> {
     let started = Instant::now();
     let conn = &c.conn;
     let changes_before = conn.total_changes();
     let mut result = D1StatementResult::default();
     let (mut rows_read, mut ddl_writes, mut ran) = (0u64, 0u64, 0usize);
-    let mut next_param = 0usize;
+    let mut bound = false;
 
     c.refused_transaction.store(false, Ordering::Relaxed);
     let mut batch = Batch::new(conn, &st.sql);
@@ -267,24 +267,27 @@ fn run_statement(c: &mut Conn, st: &D1Statement) -> Result<D1StatementResult, St
         let mut stmt = match next {
             Ok(Some(stmt)) => stmt,
             Ok(None) => break,
-            Err(e) if c.refused_transaction.load(Ordering::Relaxed) => {
-                let _ = e;
-                return Err(format!("{NO_TRANSACTIONS}: SQLITE_AUTH"));
+            Err(_) if c.refused_transaction.load(Ordering::Relaxed) => {
+                return Err(NO_TRANSACTIONS.into());
             }
             Err(e) => return Err(message(&e)),
         };
+        // A statement after one that took the parameters: that one was not the last. (In a
+        // query call the transaction undoes what it did.)
+        if bound {
+            return Err(MULTI_PARAMS.into());
+        }
         ran += 1;
         let wanted = stmt.parameter_count();
-        if next_param + wanted > st.params.len() {
-            return Err(WRONG_BINDINGS.into());
+        if wanted > 0 {
+            if wanted != st.params.len() {
+                return Err(WRONG_BINDINGS.into());
+            }
+            for (j, v) in st.params.iter().enumerate() {
+                bind(&mut stmt, j + 1, v).map_err(|e| message(&e))?;
+            }
+            bound = true;
         }
-        for (j, v) in st.params[next_param..next_param + wanted]
-            .iter()
-            .enumerate()
-        {
-            bind(&mut stmt, j + 1, v).map_err(|e| message(&e))?;
-        }
-        next_param += wanted;
 
         let schema_before = (!stmt.readonly()).then(|| schema_version(conn));
         let columns: Vec<String> = stmt.column_names().map(str::to_string).collect();
@@ -317,7 +320,7 @@ fn run_statement(c: &mut Conn, st: &D1Statement) -> Result<D1StatementResult, St
     if ran == 0 {
         return Err("No SQL statements detected.".into());
     }
-    if next_param != st.params.len() {
+    if !bound && !st.params.is_empty() {
         return Err(WRONG_BINDINGS.into());
     }
     let changes = conn.total_changes() - changes_before;
@@ -337,6 +340,7 @@ fn run_statement(c: &mut Conn, st: &D1Statement) -> Result<D1StatementResult, St
     Ok(result)
 }
 
+const MULTI_PARAMS: &str = "When executing multiple SQL statements in a single call, only the last statement can have parameters.";
 const WRONG_BINDINGS: &str = "Wrong number of parameter bindings for SQL query.";
 
 fn bind(stmt: &mut rusqlite::Statement<'_>, i: usize, v: &D1Value) -> rusqlite::Result<()> {
