@@ -92,6 +92,83 @@ typedef struct wk_source_t wk_source_t;
 typedef int32_t wk_status_t;
 
 /**
+ * `query`: run statements and settle `completion`. `query_json[0..query_len]` (UTF-8,
+ * NUL-terminated; the length excludes the NUL, borrowed for the call) is
+ *
+ * ```text
+ * {"mode": "query" | "exec",
+ *  "session": "first-primary" | "first-unconstrained" | "<bookmark>",
+ *  "statements": [{"sql": "SELECT ?1, ?2", "params": [1, 2.5, "text", null, [104, 105]]}]}
+ * ```
+ *
+ * (Object keys may come in any order.) Parameters are positional (`?` and `?NNN`, which means `params[NNN-1]`) and typed by their
+ * JSON form: `null` is NULL; a number without a fraction or exponent is an INTEGER (any
+ * 64-bit value, written exactly); a number with a `.` or an exponent is a REAL (`2.0`); a
+ * string is TEXT; an array of byte values (0..255) is a BLOB. (Non-finite REALs, which
+ * JSON cannot hold, arrive as `null`, which is how SQLite stores NaN anyway.)
+ *
+ * Mode `"query"` (`prepare()...all/first/raw/run()` and `batch()`): run every statement in one
+ * transaction; if any fails, roll all back. Mode `"exec"` (`exec()`, one statement per line,
+ * no parameters): run them in order, each committed on its own, stopping at the first failure.
+ * `session` says which copy a replicated database may answer from; a single copy ignores it.
+ *
+ * Resolve (`wk_completion_resolve`) with JSON, one result per statement, in order:
+ *
+ * ```text
+ * {"results": [{"columns": ["id", "name"], "rows": [[1, "a"], [2, null]],
+ *               "meta": {"duration": 0.2, "changes": 0, "last_row_id": 0, "rows_read": 2,
+ *                        "rows_written": 0, "changed_db": false, "size_after": 8192,
+ *                        "served_by": "my-host", "served_by_region": "EU",
+ *                        "served_by_primary": true}}],
+ *  "bookmark": "000001"}
+ * ```
+ *
+ * Cells use the parameters' encoding (integers beyond 2^53 are fine in the JSON; the worker
+ * sees them as numbers, as on Cloudflare). Every `meta` field, `meta` itself and `bookmark` may
+ * be left out (0, false, absent). A bookmark is an opaque string that must compare greater for
+ * newer states of the database; sessions hand the newest one back.
+ *
+ * When a statement fails, resolve with `{"error": "<message>", "statement": <index>}`: the
+ * worker's promise rejects with `D1_ERROR: <message>` (for `exec`, `D1_EXEC_ERROR: Error in
+ * line <index+1>: <line>: <message>`), with the message alone as the error's `cause`.
+ * `wk_completion_reject` means the call failed as a whole (the database is unreachable, say):
+ * the worker sees `D1_ERROR: <message>` in every mode, as Cloudflare reports a failed request.
+ *
+ * Called on a libworker executor thread, which other workers share: it must not block. Settle
+ * inline when the answer is at hand, or later from any thread.
+ */
+typedef void (*wk_d1_query_cb)(void *user_data,
+                               const char *query_json,
+                               size_t query_len,
+                               wk_completion_t *completion);
+
+/**
+ * `dump` (optional; the deprecated `dump()`): resolve with the database file's bytes (SQLite
+ * format), or with `wk_completion_resolve_null` if the database offers no dumps. A rejection is
+ * a failure. As on Cloudflare the worker sees only a status: `D1_DUMP_ERROR: Status + 404` for
+ * "no dumps" (also what a NULL `dump` gives), `Status + 500` for a failure. Same threading
+ * rules as `query`.
+ */
+typedef void (*wk_d1_dump_cb)(void *user_data, wk_completion_t *completion);
+
+/**
+ * A D1 database the host implements. Set `struct_size = sizeof(wk_d1_vtable_t)`; later ABI
+ * versions only add fields at the end. `query` is required, `dump` may be NULL. The runtime
+ * does what Cloudflare's binding does on the client (bind() type checks and their
+ * `D1_TYPE_ERROR`s, result shapes, sessions, error prefixes); the database runs SQL.
+ */
+typedef struct {
+  uint32_t struct_size;
+  wk_d1_query_cb query;
+  wk_d1_dump_cb dump;
+} wk_d1_vtable_t;
+
+/**
+ * Finalizer for a host's `user_data`, called exactly once when libworker no longer needs it.
+ */
+typedef void (*wk_user_data_free_cb)(void *user_data);
+
+/**
  * Engine settings. Initialise with `wk_engine_options_init`, then change what you need. Later
  * ABI versions only add fields at the end; `struct_size` tells libworker which ones you know.
  * For every limit, 0 means "no limit".
@@ -165,11 +242,6 @@ typedef struct {
    */
   wk_source_load_cb load;
 } wk_source_loader_vtable_t;
-
-/**
- * Finalizer for a host's `user_data`, called exactly once when libworker no longer needs it.
- */
-typedef void (*wk_user_data_free_cb)(void *user_data);
 
 /**
  * Completion callback of `wk_execute_async`. `status` is as `wk_execute` would return;
@@ -459,6 +531,42 @@ wk_status_t wk_completion_wait(wk_completion_waiter_t *waiter,
  * Frees a waiter (whether or not it was waited on). NULL is a no-op. Any thread, once.
  */
 void wk_completion_waiter_free(wk_completion_waiter_t *waiter);
+
+/**
+ * Binds the D1 database `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker) to the
+ * host's database. The vtable is copied. `user_data` is passed to every callback, from
+ * libworker's executor threads, so it must be usable from any thread; `user_data_free` (may be
+ * NULL) is called exactly once when no env or worker uses the database any more (possibly on
+ * one of libworker's threads), or before this function returns if it fails. Adding a name
+ * again replaces the binding. Any thread, one at a time per env.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, an empty or invalid UTF-8 name, a bad
+ * `struct_size` or a NULL `query`.
+ */
+wk_status_t wk_env_add_d1(wk_env_t *env,
+                          const char *name,
+                          size_t name_len,
+                          const wk_d1_vtable_t *vtable,
+                          void *user_data,
+                          wk_user_data_free_cb user_data_free,
+                          wk_error_t **err);
+
+/**
+ * Binds the D1 database `name` to libworker's embedded database: a SQLite file at `path`
+ * (UTF-8 `path[0..path_len]`, created with its directory if missing), whose data survives
+ * restarts. It enforces D1's limits (100 bound parameters, 100,000-byte statements, 100
+ * columns, 2,000,000-byte values), reports SQLite's errors in workerd's wording, and its
+ * `dump()` returns the database file. Any thread, one at a time per env.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or invalid UTF-8; `WK_E_INTERNAL` if the
+ * file cannot be opened or created (the message names it and why).
+ */
+wk_status_t wk_env_add_d1_default(wk_env_t *env,
+                                  const char *name,
+                                  size_t name_len,
+                                  const char *path,
+                                  size_t path_len,
+                                  wk_error_t **err);
 
 /**
  * Fills `*options` with the defaults (and `struct_size`). Any thread.

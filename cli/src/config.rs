@@ -1,7 +1,7 @@
 //! Reading a wrangler configuration (`wrangler.jsonc`, `wrangler.json` or `wrangler.toml`).
 //!
 //! Only what `wk` can honour today is taken from it: `name`, `main`, `vars`,
-//! `compatibility_date`, `compatibility_flags` and `kv_namespaces`. Every binding it cannot provide yet is
+//! `compatibility_date`, `compatibility_flags`, `kv_namespaces` and `d1_databases`. Every binding it cannot provide yet is
 //! reported by name so a developer never wonders why `env.MY_KV` is undefined, and keys we do
 //! not know at all are reported too rather than silently ignored.
 use std::path::{Path, PathBuf};
@@ -28,6 +28,9 @@ pub struct WranglerConfig {
     pub compatibility_flags: Vec<String>,
     /// `kv_namespaces`: (binding, namespace id). The id names the local store.
     pub kv_namespaces: Vec<(String, String)>,
+    /// `d1_databases`: (binding, database id, or its name without an id). It names the local
+    /// database file.
+    pub d1_databases: Vec<(String, String)>,
     /// Human-readable warnings about what the config asks for but `wk` does not do.
     pub warnings: Vec<String>,
 }
@@ -137,7 +140,7 @@ const UNSUPPORTED_SETTINGS: &[&str] = &[
 ];
 
 /// Binding types `wk` provides, with embedded stores under the state directory.
-const SUPPORTED_BINDINGS: &[&str] = &["kv_namespaces"];
+const SUPPORTED_BINDINGS: &[&str] = &["kv_namespaces", "d1_databases"];
 
 /// Binding types: keys whose entries would each add something to `env`.
 const BINDING_KEYS: &[&str] = &[
@@ -215,6 +218,9 @@ fn interpret(path: &Path, value: Value) -> Result<WranglerConfig, String> {
     if let Some(v) = obj.get("kv_namespaces") {
         cfg.kv_namespaces = kv_namespaces(path, v)?;
     }
+    if let Some(v) = obj.get("d1_databases") {
+        cfg.d1_databases = d1_databases(path, v)?;
+    }
 
     for (key, v) in &obj {
         let key = key.as_str();
@@ -260,6 +266,30 @@ fn kv_namespaces(path: &Path, v: &Value) -> Result<Vec<(String, String)>, String
                 .get("id")
                 .or_else(|| e.get("preview_id"))
                 .and_then(Value::as_str)
+                .unwrap_or(binding);
+            Ok((binding.to_string(), id.to_string()))
+        })
+        .collect()
+}
+
+/// `[{ "binding": "DB", "database_name": "...", "database_id": "..." }, ...]`. The local
+/// database is named by `database_id`, else `database_name`, else the binding, as with
+/// `wrangler dev`.
+fn d1_databases(path: &Path, v: &Value) -> Result<Vec<(String, String)>, String> {
+    let bad = || {
+        format!(
+            "{}: `d1_databases` must be an array of {{ \"binding\": ..., \"database_id\": ... }} objects",
+            path.display()
+        )
+    };
+    let items = v.as_array().ok_or_else(bad)?;
+    items
+        .iter()
+        .map(|e| {
+            let binding = e.get("binding").and_then(Value::as_str).ok_or_else(bad)?;
+            let id = ["database_id", "database_name"]
+                .iter()
+                .find_map(|k| e.get(*k).and_then(Value::as_str))
                 .unwrap_or(binding);
             Ok((binding.to_string(), id.to_string()))
         })
@@ -348,6 +378,21 @@ mod tests {
         assert_eq!(c.text_vars, vec![("A".to_string(), "x".to_string())]);
         assert_eq!(c.json_vars.len(), 2);
         assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn d1_databases_name_their_files_by_id_then_name() {
+        let c = cfg(json!({
+            "d1_databases": [
+                {"binding": "DB", "database_name": "main", "database_id": "0000-1"},
+                {"binding": "NAMED", "database_name": "other"},
+                {"binding": "BARE"}
+            ]
+        }));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let d1 = [("DB", "0000-1"), ("NAMED", "other"), ("BARE", "BARE")]
+            .map(|(b, i)| (b.into(), i.into()));
+        assert_eq!(c.d1_databases, d1);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use worker_core::stores::SqliteKv;
+use worker_core::stores::{SqliteD1, SqliteKv};
 use worker_core::{Engine, EngineConfig, Env, WorkerSource};
 
 #[derive(Parser)]
@@ -286,6 +286,14 @@ pub fn env_of(project: &project::Project, args: &WorkerArgs) -> Result<Arc<Env>,
         let store =
             SqliteKv::open(&path).map_err(|e| format!("KV namespace {binding} (id {id}): {e}"))?;
         env.kv.insert(binding.clone(), Arc::new(store));
+    }
+    for (binding, id) in &project.d1_databases {
+        let path = state.join("d1").join(format!("{}.sqlite", file_name(id)));
+        // dump() fails as it does on Cloudflare for every database but the retired alpha ones.
+        let db = SqliteD1::open(&path)
+            .map_err(|e| format!("D1 database {binding} (id {id}): {e}"))?
+            .with_dump(false);
+        env.d1.insert(binding.clone(), Arc::new(db));
     }
     Ok(Arc::new(env))
 }

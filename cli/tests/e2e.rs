@@ -422,3 +422,51 @@ fn kv_data_survives_a_restart_in_the_state_dir() {
         .unwrap();
     assert_eq!(got.text(), r#"{"value":"hi there","metadata":{"v":1}}"#);
 }
+
+#[test]
+fn d1_data_survives_a_restart_in_the_state_dir() {
+    let dir = TempDir::new("d1-restart");
+    dir.write(
+        "src/index.js",
+        r#"export default {
+  async fetch(request, env) {
+    if (request.method === "POST") {
+      await env.DB.exec("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT)");
+      const r = await env.DB.prepare("INSERT INTO notes (text) VALUES (?)").bind(await request.text()).run();
+      return Response.json(r.meta.last_row_id);
+    }
+    return Response.json(await env.DB.prepare("SELECT id, text FROM notes ORDER BY id").raw());
+  },
+};"#,
+    );
+    let cfg = dir.write(
+        "wrangler.jsonc",
+        r#"{ "name": "d1", "main": "src/index.js",
+             "d1_databases": [{ "binding": "DB", "database_name": "notes", "database_id": "0a1b" }] }"#,
+    );
+    let args = ["--config", cfg.to_str().unwrap()];
+    let rt = runtime();
+
+    let server = Server::start(&args, None).unwrap();
+    for (text, id) in [("first", "1"), ("second", "2")] {
+        let put = rt
+            .block_on(request(
+                server.addr,
+                "POST",
+                "/",
+                &[],
+                Some(text.as_bytes().to_vec()),
+            ))
+            .unwrap();
+        assert_eq!(put.text(), id);
+    }
+    drop(server);
+
+    // The database file is named by database_id under the default state directory.
+    assert!(dir.0.join(".wk-state/d1/0a1b.sqlite").is_file());
+    let server = Server::start(&args, None).unwrap();
+    let got = rt
+        .block_on(request(server.addr, "GET", "/", &[], None))
+        .unwrap();
+    assert_eq!(got.text(), r#"[[1,"first"],[2,"second"]]"#);
+}

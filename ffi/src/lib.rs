@@ -21,6 +21,7 @@
 
 // Declaration order is the order of items in worker.h.
 mod completion;
+mod d1;
 mod engine;
 mod env;
 mod error;
@@ -29,6 +30,7 @@ mod response;
 mod source;
 
 pub use completion::*;
+pub use d1::*;
 pub use engine::*;
 pub use env::*;
 pub use error::*;

@@ -5,6 +5,7 @@
 mod clone;
 mod console;
 mod crypto;
+pub mod d1;
 mod encoding;
 pub(crate) mod host;
 mod invocation;
@@ -24,6 +25,7 @@ pub(crate) use host::Settle;
 #[derive(Clone)]
 pub(crate) enum Binding {
     Kv(Arc<dyn kv::KvStore>),
+    D1(Arc<dyn d1::D1Database>),
 }
 
 impl Binding {
@@ -31,12 +33,22 @@ impl Binding {
     pub fn same(&self, other: &Binding) -> bool {
         match (self, other) {
             (Binding::Kv(a), Binding::Kv(b)) => Arc::ptr_eq(a, b),
+            (Binding::D1(a), Binding::D1(b)) => Arc::ptr_eq(a, b),
+            _ => false,
         }
     }
 
     pub fn kv(&self) -> Option<Arc<dyn kv::KvStore>> {
         match self {
             Binding::Kv(k) => Some(k.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn d1(&self) -> Option<Arc<dyn d1::D1Database>> {
+        match self {
+            Binding::D1(d) => Some(d.clone()),
+            _ => None,
         }
     }
 }
@@ -72,6 +84,9 @@ ops! {
     op_kv_put => kv::op_kv_put,
     op_kv_delete => kv::op_kv_delete,
     op_kv_list => kv::op_kv_list,
+    // D1
+    op_d1_query => d1::op_d1_query,
+    op_d1_dump => d1::op_d1_dump,
 }
 
 fn dispatch(data: *mut c_void, scope: &mut Scope, op: u32, argc: i32) {

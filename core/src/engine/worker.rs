@@ -254,7 +254,7 @@ impl IsolateState {
     /// or a binding kind whose value is the binding's index.
     fn env_spec(&self, env: &Env) -> Vec<String> {
         let mut spec = Vec::with_capacity(
-            (env.vars.len() + env.secrets.len() + env.json.len() + env.kv.len()) * 3,
+            (env.vars.len() + env.secrets.len() + env.json.len() + env.kv.len() + env.d1.len()) * 3,
         );
         for (k, v) in env.vars.iter().chain(env.secrets.iter()) {
             spec.extend([k.clone(), "text".into(), v.clone()]);
@@ -265,6 +265,10 @@ impl IsolateState {
         for (k, store) in &env.kv {
             let index = self.binding_index(Binding::Kv(store.clone()));
             spec.extend([k.clone(), "kv".into(), index.to_string()]);
+        }
+        for (k, db) in &env.d1 {
+            let index = self.binding_index(Binding::D1(db.clone()));
+            spec.extend([k.clone(), "d1".into(), index.to_string()]);
         }
         spec
     }

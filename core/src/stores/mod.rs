@@ -1,6 +1,8 @@
 //! Embedded default backends for the bindings, persisted under a state directory so data
 //! survives restarts (as wrangler's local state does).
+mod d1;
 mod kv;
 mod sqlite;
 
+pub use d1::SqliteD1;
 pub use kv::SqliteKv;
