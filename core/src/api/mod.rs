@@ -2,6 +2,7 @@
 //!
 //! Ops are the only way JavaScript reaches Rust. They are numbered by their position in the
 //! list below when the startup snapshot is built, so the list is the whole native surface.
+pub mod assets;
 mod clone;
 mod console;
 mod crypto;
@@ -24,6 +25,7 @@ pub(crate) use host::Settle;
 #[derive(Clone)]
 pub(crate) enum Binding {
     Kv(Arc<dyn kv::KvStore>),
+    Assets(Arc<dyn assets::AssetsFetcher>),
 }
 
 impl Binding {
@@ -31,12 +33,22 @@ impl Binding {
     pub fn same(&self, other: &Binding) -> bool {
         match (self, other) {
             (Binding::Kv(a), Binding::Kv(b)) => Arc::ptr_eq(a, b),
+            (Binding::Assets(a), Binding::Assets(b)) => Arc::ptr_eq(a, b),
+            _ => false,
         }
     }
 
     pub fn kv(&self) -> Option<Arc<dyn kv::KvStore>> {
         match self {
             Binding::Kv(k) => Some(k.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn assets(&self) -> Option<Arc<dyn assets::AssetsFetcher>> {
+        match self {
+            Binding::Assets(a) => Some(a.clone()),
+            _ => None,
         }
     }
 }
@@ -72,6 +84,8 @@ ops! {
     op_kv_put => kv::op_kv_put,
     op_kv_delete => kv::op_kv_delete,
     op_kv_list => kv::op_kv_list,
+    // Static assets
+    op_assets_fetch => assets::op_assets_fetch,
 }
 
 fn dispatch(data: *mut c_void, scope: &mut Scope, op: u32, argc: i32) {

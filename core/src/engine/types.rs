@@ -1,4 +1,5 @@
 //! The engine's public data types: configuration, worker sources, env, requests and results.
+use crate::api::assets::AssetsFetcher;
 use crate::api::kv::KvStore;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -146,6 +147,8 @@ pub struct Env {
     pub json: BTreeMap<String, serde_json::Value>,
     /// KV namespaces (`env.NAME` is a `KVNamespace`).
     pub kv: BTreeMap<String, Arc<dyn KvStore>>,
+    /// Static assets (`env.NAME` is a `Fetcher`; wrangler's `assets.binding`).
+    pub assets: BTreeMap<String, Arc<dyn AssetsFetcher>>,
 }
 
 impl fmt::Debug for Env {
@@ -155,6 +158,7 @@ impl fmt::Debug for Env {
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .field("json", &self.json)
             .field("kv", &self.kv.keys().collect::<Vec<_>>())
+            .field("assets", &self.assets.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -177,6 +181,10 @@ impl Env {
     }
     pub fn kv(mut self, k: impl Into<String>, store: Arc<dyn KvStore>) -> Self {
         self.kv.insert(k.into(), store);
+        self
+    }
+    pub fn assets(mut self, k: impl Into<String>, fetcher: Arc<dyn AssetsFetcher>) -> Self {
+        self.assets.insert(k.into(), fetcher);
         self
     }
 }

@@ -266,6 +266,10 @@ impl IsolateState {
             let index = self.binding_index(Binding::Kv(store.clone()));
             spec.extend([k.clone(), "kv".into(), index.to_string()]);
         }
+        for (k, fetcher) in &env.assets {
+            let index = self.binding_index(Binding::Assets(fetcher.clone()));
+            spec.extend([k.clone(), "assets".into(), index.to_string()]);
+        }
         spec
     }
 

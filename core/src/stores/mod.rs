@@ -1,6 +1,8 @@
 //! Embedded default backends for the bindings, persisted under a state directory so data
 //! survives restarts (as wrangler's local state does).
+mod assets;
 mod kv;
 mod sqlite;
 
+pub use assets::{AssetsOptions, DirAssets, HtmlHandling, NotFoundHandling};
 pub use kv::SqliteKv;
