@@ -20,6 +20,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 // Declaration order is the order of items in worker.h.
+mod assets;
 mod completion;
 mod engine;
 mod env;
@@ -28,6 +29,7 @@ mod kv;
 mod response;
 mod source;
 
+pub use assets::*;
 pub use completion::*;
 pub use engine::*;
 pub use env::*;
