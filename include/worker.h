@@ -92,6 +92,65 @@ typedef struct wk_source_t wk_source_t;
 typedef int32_t wk_status_t;
 
 /**
+ * One HTTP header: UTF-8 `name[0..name_len]` and `value[0..value_len]`. When libworker hands
+ * headers to a callback, both are also NUL-terminated and borrowed for the call only.
+ */
+typedef struct {
+  const char *name;
+  size_t name_len;
+  const char *value;
+  size_t value_len;
+} wk_header_t;
+
+/**
+ * `fetch`: answer the asset request `method` + `url` (absolute; only its path matters) with
+ * request headers `headers[0..headers_len]` (`If-None-Match`, `Range`, ... as the worker sent
+ * them). Settle `completion` with `wk_completion_resolve_asset` (status, headers, body; no
+ * body for HEAD, 304 or redirects), or `wk_completion_reject` on failure: the worker's
+ * `env.ASSETS.fetch()` promise then rejects with that message. A missing asset is not a
+ * failure: resolve with status 404.
+ *
+ * Called on a libworker executor thread, which other workers share: it must not block. Settle
+ * inline when the answer is at hand, or later from any thread. Everything passed is borrowed
+ * for the call only.
+ */
+typedef void (*wk_assets_fetch_cb)(void *user_data,
+                                   const char *method,
+                                   size_t method_len,
+                                   const char *url,
+                                   size_t url_len,
+                                   const wk_header_t *headers,
+                                   size_t headers_len,
+                                   wk_completion_t *completion);
+
+/**
+ * Static assets the host serves itself (`env.NAME.fetch()` in the worker). Set
+ * `struct_size = sizeof(wk_assets_vtable_t)`; later ABI versions only add fields at the end.
+ * `fetch` is required. The worker's `fetch` arguments (Request, URL or string) are parsed and
+ * redirects followed (unless `redirect: "manual"`) by libworker; the host answers one request
+ * at a time, as Cloudflare's asset server would.
+ */
+typedef struct {
+  uint32_t struct_size;
+  wk_assets_fetch_cb fetch;
+} wk_assets_vtable_t;
+
+/**
+ * Finalizer for a host's `user_data`, called exactly once when libworker no longer needs it.
+ */
+typedef void (*wk_user_data_free_cb)(void *user_data);
+
+/**
+ * `assets.html_handling` (`WK_HTML_HANDLING_*`).
+ */
+typedef uint32_t wk_html_handling_t;
+
+/**
+ * `assets.not_found_handling` (`WK_NOT_FOUND_*`).
+ */
+typedef uint32_t wk_not_found_handling_t;
+
+/**
  * `query`: run statements and settle `completion`. `query_json[0..query_len]` (UTF-8,
  * NUL-terminated; the length excludes the NUL, borrowed for the call) is
  *
@@ -162,11 +221,6 @@ typedef struct {
   wk_d1_query_cb query;
   wk_d1_dump_cb dump;
 } wk_d1_vtable_t;
-
-/**
- * Finalizer for a host's `user_data`, called exactly once when libworker no longer needs it.
- */
-typedef void (*wk_user_data_free_cb)(void *user_data);
 
 /**
  * Engine settings. Initialise with `wk_engine_options_init`, then change what you need. Later
@@ -336,6 +390,42 @@ typedef int32_t wk_log_level_t;
 typedef uint32_t wk_module_type_t;
 
 /**
+ * `"auto-trailing-slash"` (wrangler's default): `/about` serves `about.html`, `/blog/` serves
+ * `blog/index.html`, other spellings redirect there.
+ */
+#define WK_HTML_HANDLING_AUTO_TRAILING_SLASH 0
+
+/**
+ * `"force-trailing-slash"`: HTML pages are served at paths ending in `/`.
+ */
+#define WK_HTML_HANDLING_FORCE_TRAILING_SLASH 1
+
+/**
+ * `"drop-trailing-slash"`: HTML pages are served at paths without a trailing `/`.
+ */
+#define WK_HTML_HANDLING_DROP_TRAILING_SLASH 2
+
+/**
+ * `"none"`: only exact file paths match.
+ */
+#define WK_HTML_HANDLING_NONE 3
+
+/**
+ * `"none"` (the default): a path with no asset gets a plain 404.
+ */
+#define WK_NOT_FOUND_NONE 0
+
+/**
+ * `"single-page-application"`: `/index.html` with status 200.
+ */
+#define WK_NOT_FOUND_SINGLE_PAGE_APPLICATION 1
+
+/**
+ * `"404-page"`: the nearest `404.html` up the directory tree, with status 404.
+ */
+#define WK_NOT_FOUND_404_PAGE 2
+
+/**
  * Success.
  */
 #define WK_OK 0
@@ -452,6 +542,63 @@ uint32_t wk_abi_version(void);
 const char *wk_version(void);
 
 /**
+ * Resolves an assets `fetch` with the response: `status` (200-599), headers
+ * `headers[0..headers_len]` (copied; NULL is allowed when `headers_len` is 0) and the body
+ * `body[0..body_len]` (copied; NULL is allowed when `body_len` is 0). Same rules as
+ * `wk_completion_resolve`: exactly once per completion, from any thread.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` if `c` is NULL or already settled, the status is out of
+ * range, a pointer is NULL with a non-zero length, or a header name or value is not valid
+ * UTF-8 (the completion then stays outstanding).
+ */
+wk_status_t wk_completion_resolve_asset(wk_completion_t *c,
+                                        uint16_t status,
+                                        const wk_header_t *headers,
+                                        size_t headers_len,
+                                        const uint8_t *body,
+                                        size_t body_len);
+
+/**
+ * Binds `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker, a `Fetcher`) to static
+ * assets the host serves. The vtable is copied. `user_data` is passed to every callback, from
+ * libworker's executor threads, so it must be usable from any thread; `user_data_free` (may be
+ * NULL) is called exactly once when no env or worker uses the binding any more (possibly on
+ * one of libworker's threads), or before this function returns if it fails. Adding a name
+ * again replaces the binding. Any thread, one at a time per env.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, an empty or invalid UTF-8 name, a bad
+ * `struct_size` or a NULL `fetch`.
+ */
+wk_status_t wk_env_add_assets(wk_env_t *env,
+                              const char *name,
+                              size_t name_len,
+                              const wk_assets_vtable_t *vtable,
+                              void *user_data,
+                              wk_user_data_free_cb user_data_free,
+                              wk_error_t **err);
+
+/**
+ * Binds `name` to libworker's embedded asset server over the directory `dir` (UTF-8
+ * `dir[0..dir_len]`, which must exist), with wrangler's `html_handling` and
+ * `not_found_handling` rules: Cloudflare's redirects (307), ETags and `If-None-Match` (304),
+ * HEAD, 405 for other methods on an asset, content types by extension. Files are read when
+ * requested, so edits show at once; nothing outside the directory is ever served. Any thread,
+ * one at a time per env.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, invalid UTF-8 or an unknown
+ * `html_handling` / `not_found_handling` value; `WK_E_NOT_FOUND` if the directory does not
+ * exist or is not a directory (the message names it).
+ */
+wk_status_t wk_env_add_assets_default(wk_env_t *env,
+                                      const char *name,
+                                      size_t name_len,
+                                      const char *dir,
+                                      size_t dir_len,
+                                      wk_html_handling_t html_handling,
+                                      wk_not_found_handling_t not_found_handling,
+                                      wk_error_t **err);
+
+/**
  * Resolves `c` with a copy of `data[0..len]` (NULL is allowed when `len` is 0). Call exactly
  * one of resolve/reject/free per completion, from any thread. The handle is invalid afterwards.
  *
@@ -515,7 +662,8 @@ wk_status_t wk_completion_new(wk_completion_t **out_completion,
 /**
  * Blocks until the completion behind `waiter` is settled. On resolve: `WK_OK`, `*out_data`
  * gets a copy of the bytes (followed by a NUL not counted in `*out_len`; free with
- * `wk_bytes_free`); the value's bytes for `wk_completion_resolve_kv`, and NULL with length 0
+ * `wk_bytes_free`); the value's bytes for `wk_completion_resolve_kv`, the body for
+ * `wk_completion_resolve_asset`, and NULL with length 0
  * for `wk_completion_resolve_null`. On reject or drop: `WK_E_REJECTED` with the message in `*err`, and
  * `*out_data` is NULL. Call at most once per waiter, from a thread that is not a libworker
  * callback thread.

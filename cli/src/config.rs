@@ -1,7 +1,7 @@
 //! Reading a wrangler configuration (`wrangler.jsonc`, `wrangler.json` or `wrangler.toml`).
 //!
 //! Only what `wk` can honour today is taken from it: `name`, `main`, `vars`,
-//! `compatibility_date`, `compatibility_flags`, `kv_namespaces` and `d1_databases`. Every binding it cannot provide yet is
+//! `compatibility_date`, `compatibility_flags`, `kv_namespaces`, `d1_databases` and `assets`. Every binding it cannot provide yet is
 //! reported by name so a developer never wonders why `env.MY_KV` is undefined, and keys we do
 //! not know at all are reported too rather than silently ignored.
 use std::path::{Path, PathBuf};
@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::jsonc;
+use worker_core::assets::RunWorkerFirst;
+use worker_core::stores::{HtmlHandling, NotFoundHandling};
 
 /// The config file names wrangler looks for, in its order of preference.
 pub const CONFIG_NAMES: [&str; 3] = ["wrangler.jsonc", "wrangler.json", "wrangler.toml"];
@@ -31,8 +33,22 @@ pub struct WranglerConfig {
     /// `d1_databases`: (binding, database id, or its name without an id). It names the local
     /// database file.
     pub d1_databases: Vec<(String, String)>,
+    /// `assets`: static files served in front of the worker.
+    pub assets: Option<AssetsConfig>,
     /// Human-readable warnings about what the config asks for but `wk` does not do.
     pub warnings: Vec<String>,
+}
+
+/// wrangler's `assets` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetsConfig {
+    /// `directory`, already resolved against the config file's directory.
+    pub directory: PathBuf,
+    /// `binding`: the name `env` exposes the assets under, if any.
+    pub binding: Option<String>,
+    pub html_handling: HtmlHandling,
+    pub not_found_handling: NotFoundHandling,
+    pub run_worker_first: RunWorkerFirst,
 }
 
 impl WranglerConfig {
@@ -140,7 +156,7 @@ const UNSUPPORTED_SETTINGS: &[&str] = &[
 ];
 
 /// Binding types `wk` provides, with embedded stores under the state directory.
-const SUPPORTED_BINDINGS: &[&str] = &["kv_namespaces", "d1_databases"];
+const SUPPORTED_BINDINGS: &[&str] = &["kv_namespaces", "d1_databases", "assets"];
 
 /// Binding types: keys whose entries would each add something to `env`.
 const BINDING_KEYS: &[&str] = &[
@@ -149,7 +165,6 @@ const BINDING_KEYS: &[&str] = &[
     "durable_objects",
     "queues",
     "services",
-    "assets",
     "ai",
     "vectorize",
     "hyperdrive",
@@ -220,6 +235,9 @@ fn interpret(path: &Path, value: Value) -> Result<WranglerConfig, String> {
     }
     if let Some(v) = obj.get("d1_databases") {
         cfg.d1_databases = d1_databases(path, v)?;
+    }
+    if let Some(v) = obj.get("assets") {
+        cfg.assets = Some(assets(path, &dir, v)?);
     }
 
     for (key, v) in &obj {
@@ -294,6 +312,80 @@ fn d1_databases(path: &Path, v: &Value) -> Result<Vec<(String, String)>, String>
             Ok((binding.to_string(), id.to_string()))
         })
         .collect()
+}
+
+/// `{ "directory": "./public", "binding": "ASSETS", "html_handling": ..., "not_found_handling":
+/// ..., "run_worker_first": false | true | ["/api/*", "!/api/docs/*"] }`.
+fn assets(path: &Path, dir: &Path, v: &Value) -> Result<AssetsConfig, String> {
+    let p = path.display();
+    let Some(o) = v.as_object() else {
+        return Err(format!("{p}: `assets` must be an object"));
+    };
+    let Some(directory) = o.get("directory").and_then(Value::as_str) else {
+        return Err(format!(
+            "{p}: `assets.directory` must name the directory of files to serve"
+        ));
+    };
+    let text = |key: &str| -> Result<Option<&str>, String> {
+        match o.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(format!("{p}: `assets.{key}` must be a string")),
+        }
+    };
+    let html_handling = match text("html_handling")? {
+        None => HtmlHandling::default(),
+        Some(s) => HtmlHandling::parse(s).ok_or_else(|| {
+            format!(
+                "{p}: `assets.html_handling` must be \"auto-trailing-slash\", \"force-trailing-slash\", \"drop-trailing-slash\" or \"none\", not {s:?}"
+            )
+        })?,
+    };
+    let not_found_handling = match text("not_found_handling")? {
+        None => NotFoundHandling::default(),
+        Some(s) => NotFoundHandling::parse(s).ok_or_else(|| {
+            format!(
+                "{p}: `assets.not_found_handling` must be \"none\", \"single-page-application\" or \"404-page\", not {s:?}"
+            )
+        })?,
+    };
+    let bad_rwf = || {
+        format!("{p}: `assets.run_worker_first` must be a boolean or an array of route patterns")
+    };
+    let run_worker_first = match o.get("run_worker_first") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => RunWorkerFirst::Never,
+        Some(Value::Bool(true)) => RunWorkerFirst::Always,
+        Some(Value::Array(items)) => {
+            let patterns = items
+                .iter()
+                .map(|i| i.as_str().ok_or_else(bad_rwf))
+                .collect::<Result<Vec<_>, _>>()?;
+            // wrangler refuses patterns that are not paths; so do we, rather than never match.
+            if let Some(bad) = patterns
+                .iter()
+                .find(|r| !r.trim_start_matches('!').starts_with('/'))
+            {
+                return Err(format!(
+                    "{p}: `assets.run_worker_first` pattern {bad:?} must start with \"/\" (or \"!/\")"
+                ));
+            }
+            // As wrangler: a list needs at least one pattern that runs the worker.
+            if !patterns.iter().any(|r| !r.starts_with('!')) {
+                return Err(format!(
+                    "{p}: `assets.run_worker_first` needs at least one pattern without \"!\""
+                ));
+            }
+            RunWorkerFirst::from_patterns(&patterns)
+        }
+        Some(_) => return Err(bad_rwf()),
+    };
+    Ok(AssetsConfig {
+        directory: dir.join(directory),
+        binding: text("binding")?.map(str::to_string),
+        html_handling,
+        not_found_handling,
+        run_worker_first,
+    })
 }
 
 fn string_field(
@@ -414,6 +506,56 @@ mod tests {
         assert!(w.contains("`ai` (AI)"), "{w}");
         assert!(w.contains("`send_email` (MAIL)"), "{w}");
         assert!(w.contains("unknown configuration key `whatever`"), "{w}");
+    }
+
+    #[test]
+    fn assets_section() {
+        let c = cfg(json!({"main": "w.js", "assets": {
+            "directory": "./public", "binding": "STATIC", "html_handling": "drop-trailing-slash",
+            "not_found_handling": "404-page", "run_worker_first": ["/api/*", "!/api/docs/*"]
+        }}));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let a = c.assets.unwrap();
+        assert_eq!(a.directory, PathBuf::from("/p/./public"));
+        assert_eq!(a.binding.as_deref(), Some("STATIC"));
+        assert_eq!(a.html_handling, HtmlHandling::DropTrailingSlash);
+        assert_eq!(a.not_found_handling, NotFoundHandling::NotFoundPage);
+        assert_eq!(
+            a.run_worker_first,
+            RunWorkerFirst::Patterns {
+                worker: vec!["/api/*".into()],
+                assets: vec!["/api/docs/*".into()]
+            }
+        );
+        let d = cfg(json!({"assets": {"directory": "dist"}}))
+            .assets
+            .unwrap();
+        assert_eq!(
+            (
+                d.binding,
+                d.html_handling,
+                d.not_found_handling,
+                d.run_worker_first
+            ),
+            (
+                None,
+                HtmlHandling::AutoTrailingSlash,
+                NotFoundHandling::None,
+                RunWorkerFirst::Never
+            )
+        );
+        let p = Path::new("/p/wrangler.jsonc");
+        for bad in [
+            json!({"assets": {}}),
+            json!({"assets": {"directory": "d", "html_handling": "auto"}}),
+            json!({"assets": {"directory": "d", "not_found_handling": 404}}),
+            json!({"assets": {"directory": "d", "run_worker_first": "yes"}}),
+            json!({"assets": {"directory": "d", "run_worker_first": ["api/*"]}}),
+            json!({"assets": {"directory": "d", "run_worker_first": []}}),
+            json!({"assets": {"directory": "d", "run_worker_first": ["!/a/*"]}}),
+        ] {
+            assert!(interpret(p, bad.clone()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -16,7 +16,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use worker_core::stores::{SqliteD1, SqliteKv};
+use worker_core::assets::AssetsRouter;
+use worker_core::stores::{AssetsOptions, DirAssets, SqliteD1, SqliteKv};
 use worker_core::{Engine, EngineConfig, Env, WorkerSource};
 
 #[derive(Parser)]
@@ -181,6 +182,12 @@ pub fn announce(project: &project::Project) {
 
 /// One line on stderr describing what `wk serve` is about to serve.
 pub fn describe(project: &project::Project) {
+    if let Some(a) = &project.assets {
+        eprintln!("wk: static assets from {}", a.directory.display());
+        if !project.has_worker {
+            return;
+        }
+    }
     let n = project.source.modules.len();
     let kind = match project.source.modules.first().map(|m| m.kind) {
         Some(worker_core::ModuleType::Script) => "service-worker script",
@@ -295,7 +302,51 @@ pub fn env_of(project: &project::Project, args: &WorkerArgs) -> Result<Arc<Env>,
             .with_dump(false);
         env.d1.insert(binding.clone(), Arc::new(db));
     }
+    if let Some(binding) = project.assets.as_ref().and_then(|a| a.binding.clone())
+        && let Some(assets) = assets_of(project)?
+    {
+        env.assets.insert(binding, Arc::new(assets));
+    }
     Ok(Arc::new(env))
+}
+
+/// The project's static assets, served from their directory (read live, so edits show at
+/// once), or None without an `assets` section.
+pub fn assets_of(project: &project::Project) -> Result<Option<DirAssets>, String> {
+    let Some(a) = &project.assets else {
+        return Ok(None);
+    };
+    let options = AssetsOptions {
+        html_handling: a.html_handling,
+        not_found_handling: a.not_found_handling,
+    };
+    DirAssets::new(&a.directory, options).map(Some)
+}
+
+/// How requests from outside are split between the assets and the worker.
+pub fn assets_router(project: &project::Project) -> AssetsRouter {
+    let flags = &project.compatibility_flags;
+    // `assets_navigation_prefers_asset_serving` is on by default from 2025-04-01.
+    let navigation = if flags.iter().any(|f| f == "assets_navigation_has_no_effect") {
+        false
+    } else {
+        flags
+            .iter()
+            .any(|f| f == "assets_navigation_prefers_asset_serving")
+            || project
+                .compatibility_date
+                .as_deref()
+                .is_some_and(|d| d >= "2025-04-01")
+    };
+    AssetsRouter {
+        run_worker_first: project
+            .assets
+            .as_ref()
+            .map(|a| a.run_worker_first.clone())
+            .unwrap_or_default(),
+        has_worker: project.has_worker,
+        navigation_prefers_assets: navigation,
+    }
 }
 
 /// A namespace id made safe as a file name; ids are usually hex or simple names already.

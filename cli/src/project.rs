@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use worker_core::engine::{Env, Module, ModuleType, WorkerSource, has_module_syntax};
 
-use crate::config::{CONFIG_NAMES, WranglerConfig};
+use crate::config::{AssetsConfig, CONFIG_NAMES, WranglerConfig};
 
 /// A bound on the import graph, so a pathological project fails clearly instead of slowly.
 const MAX_FILES: usize = 5000;
@@ -33,6 +33,11 @@ pub struct Project {
     pub kv_namespaces: Vec<(String, String)>,
     /// D1 bindings: (binding, database id).
     pub d1_databases: Vec<(String, String)>,
+    /// Static assets served in front of the worker (wrangler's `assets`).
+    pub assets: Option<AssetsConfig>,
+    /// False for an assets-only project (no `main`): `source` is then a placeholder that the
+    /// assets router never calls.
+    pub has_worker: bool,
     pub warnings: Vec<String>,
     /// Where the main module lives on disk, for messages.
     pub main_path: PathBuf,
@@ -42,6 +47,13 @@ pub struct Project {
 
 /// Builds a project from a config file, or from a bare script path.
 pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Project, String> {
+    if let Some(c) = config.as_ref()
+        && script.is_none()
+        && c.main.is_none()
+        && c.assets.is_some()
+    {
+        return Ok(load_assets_only(config.expect("checked")));
+    }
     let (main, dir) = match (&config, script) {
         // An explicit script wins over `main`, like `wrangler dev script.js --config ...`.
         (Some(c), Some(s)) => (s.to_path_buf(), c.dir()),
@@ -65,9 +77,11 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
     let mut compatibility_flags = Vec::new();
     let mut kv_namespaces = Vec::new();
     let mut d1_databases = Vec::new();
+    let mut assets = None;
     if let Some(c) = config {
         kv_namespaces = c.kv_namespaces;
         d1_databases = c.d1_databases;
+        assets = c.assets;
         for (k, v) in c.text_vars {
             env.vars.insert(k, v);
         }
@@ -106,10 +120,39 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
         compatibility_flags,
         kv_namespaces,
         d1_databases,
+        assets,
+        has_worker: true,
         warnings,
         main_path: main,
         dir,
     })
+}
+
+/// A project with `assets` and no `main`: Cloudflare serves the files alone. The engine still
+/// gets a (never called) module so everything that expects a worker keeps working.
+fn load_assets_only(c: WranglerConfig) -> Project {
+    let dir = c.dir();
+    let assets = c.assets.clone();
+    let name = c.name.clone().unwrap_or_else(|| "assets".into());
+    let main_path = assets
+        .as_ref()
+        .map_or_else(|| dir.clone(), |a| a.directory.clone());
+    Project {
+        name,
+        source: WorkerSource::module(
+            "export default { fetch() { return new Response(null, { status: 404 }); } };",
+        ),
+        env: Env::new(),
+        compatibility_date: c.compatibility_date,
+        compatibility_flags: c.compatibility_flags,
+        kv_namespaces: c.kv_namespaces,
+        d1_databases: c.d1_databases,
+        assets,
+        has_worker: false,
+        warnings: c.warnings,
+        main_path,
+        dir,
+    }
 }
 
 fn parent_dir(p: &Path) -> PathBuf {

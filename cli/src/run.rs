@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use worker_core::WorkerRequest;
+use worker_core::assets::{AssetRequest, AssetsFetcher, Route};
+use worker_core::{ExecuteResult, WorkerRequest};
 
 use crate::{DEPLOY_KEY, RunArgs, output};
 
@@ -55,9 +56,40 @@ pub fn main(args: RunArgs) -> Result<ExitCode, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
-    let result = rt.block_on(engine.execute(&project.name, DEPLOY_KEY, env, request));
+    // Static assets answer first where Cloudflare would let them, as in `wk serve`.
+    let assets = crate::assets_of(&project)?;
+    let result = rt.block_on(async {
+        if let Some(assets) = &assets {
+            let asset_request = AssetRequest {
+                method: request.method.clone(),
+                url: request.url.clone(),
+                headers: request.headers.clone(),
+            };
+            let router = crate::assets_router(&project);
+            if router.route(assets, &asset_request).await? == Route::Assets {
+                let started = std::time::Instant::now();
+                let r = assets.fetch(asset_request).await?;
+                return Ok(ExecuteResult {
+                    status: r.status,
+                    status_text: String::new(),
+                    headers: r.headers,
+                    body: r.body,
+                    logs: Vec::new(),
+                    error: None,
+                    pass_through: false,
+                    duration: started.elapsed(),
+                });
+            }
+        }
+        Ok::<_, worker_core::HostError>(
+            engine
+                .execute(&project.name, DEPLOY_KEY, env, request)
+                .await,
+        )
+    });
     drop(rt);
     engine.shutdown();
+    let result = result.map_err(|e| format!("static assets: {e}"))?;
 
     // Console output goes to stderr here so stdout is exactly the response.
     for l in &result.logs {

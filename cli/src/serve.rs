@@ -14,6 +14,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use worker_core::assets::{AssetRequest, AssetsFetcher, AssetsRouter, Route};
 use worker_core::{Engine, Env, WorkerRequest};
 
 use crate::{DEPLOY_KEY, ServeArgs, output};
@@ -31,6 +32,8 @@ struct State {
     local: SocketAddr,
     dir: std::path::PathBuf,
     quiet: bool,
+    /// Static assets and the rules that put them in front of the worker.
+    assets: Option<(Arc<dyn AssetsFetcher>, AssetsRouter)>,
 }
 
 pub fn main(args: ServeArgs) -> Result<ExitCode, String> {
@@ -39,6 +42,12 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, String> {
     crate::describe(&project);
     let dir = crate::project_dir(&project);
     let env = crate::env_of(&project, &args.worker)?;
+    let assets = crate::assets_of(&project)?.map(|a| {
+        (
+            Arc::new(a) as Arc<dyn AssetsFetcher>,
+            crate::assets_router(&project),
+        )
+    });
     let engine = crate::start_engine(&args.engine, &project.name, project.source.clone(), &dir)?;
 
     // The HTTP side only parses and copies bytes; the JavaScript runs on the engine's own
@@ -55,6 +64,7 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, String> {
         local: SocketAddr::new(args.ip, args.port),
         dir,
         quiet: args.quiet,
+        assets,
     };
     let served = rt.block_on(run_server(state, args.ip, args.port));
     // Drain the engine (waitUntil work included) off the async runtime: shutdown blocks.
@@ -210,6 +220,11 @@ async fn handle(state: &State, peer: SocketAddr, req: Request<Incoming>) -> Resp
         headers.push(("cf-connecting-ip".into(), peer.ip().to_string()));
     }
 
+    if let Some(response) = assets_response(state, &method, &url, &headers).await {
+        log_request(state, &method, &path, &response, started);
+        return response;
+    }
+
     let request = WorkerRequest {
         method: method.clone(),
         url,
@@ -235,6 +250,17 @@ async fn handle(state: &State, peer: SocketAddr, req: Request<Incoming>) -> Resp
             result.body,
         ),
     };
+    log_request(state, &method, &path, &response, started);
+    response
+}
+
+fn log_request(
+    state: &State,
+    method: &str,
+    path: &str,
+    response: &Response<Full<Bytes>>,
+    started: Instant,
+) {
     if !state.quiet {
         let status = response.status();
         let reason = response
@@ -251,7 +277,36 @@ async fn handle(state: &State, peer: SocketAddr, req: Request<Incoming>) -> Resp
             started.elapsed().as_secs_f64() * 1000.0
         );
     }
-    response
+}
+
+/// The assets' answer when the router gives them the request (None: run the worker).
+async fn assets_response(
+    state: &State,
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+) -> Option<Response<Full<Bytes>>> {
+    let (assets, router) = state.assets.as_ref()?;
+    let request = AssetRequest {
+        method: method.to_string(),
+        url: url.to_string(),
+        headers: headers.to_vec(),
+    };
+    let answer = match router.route(assets.as_ref(), &request).await {
+        Ok(Route::Worker) => return None,
+        Ok(Route::Assets) => assets.fetch(request).await,
+        Err(e) => Err(e),
+    };
+    Some(match answer {
+        Ok(r) => build_response(method, r.status, "", &r.headers, r.body),
+        Err(e) => {
+            eprintln!("error: static assets: {e}");
+            text_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Internal Server Error: static assets: {e}\n"),
+            )
+        }
+    })
 }
 
 fn too_large() -> Response<Full<Bytes>> {

@@ -470,3 +470,74 @@ fn d1_data_survives_a_restart_in_the_state_dir() {
         .unwrap();
     assert_eq!(got.text(), r#"[[1,"first"],[2,"second"]]"#);
 }
+
+#[test]
+fn assets_from_a_toml_config_with_and_without_a_worker() {
+    let dir = TempDir::new("assets");
+    dir.write("site/index.html", "<h1>app shell</h1>");
+    dir.write("site/app.js", "console.log(1)");
+    // Assets only (no `main`): `wk run` answers from the directory, relative to the config.
+    dir.write(
+        "wrangler.toml",
+        "name = \"static\"\ncompatibility_date = \"2025-01-01\"\n[assets]\ndirectory = \"site\"\nnot_found_handling = \"single-page-application\"\n",
+    );
+    let out = wk(&["run", "--url", "/deep/link"], Some(&dir.0));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("HTTP/1.1 200 OK\n"), "{stdout}");
+    assert!(
+        stdout.contains("Content-Type: text/html; charset=utf-8\n"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("\n\n<h1>app shell</h1>"), "{stdout}");
+    assert!(
+        !text(&out.stderr).contains("not supported"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // With a worker and a compatibility date from 2025-04-01, a browser navigation that misses
+    // gets the SPA shell, while other misses still run the worker.
+    dir.write("w.js", HELLO);
+    let cfg = dir.write(
+        "spa.toml",
+        "main = \"w.js\"\ncompatibility_date = \"2025-04-01\"\n[assets]\ndirectory = \"site\"\nbinding = \"ASSETS\"\nnot_found_handling = \"single-page-application\"\n",
+    );
+    let server = Server::start(&["--config", cfg.to_str().unwrap()], None).unwrap();
+    let rt = runtime();
+    let nav = rt
+        .block_on(request(
+            server.addr,
+            "GET",
+            "/deep/link",
+            &[("sec-fetch-mode".to_string(), "navigate".to_string())],
+            None,
+        ))
+        .unwrap();
+    assert_eq!(
+        (nav.status, nav.text().as_str()),
+        (200, "<h1>app shell</h1>")
+    );
+    let api = rt
+        .block_on(request(server.addr, "GET", "/deep/link", &[], None))
+        .unwrap();
+    assert_eq!(api.text(), "hello /deep/link");
+    let js = rt
+        .block_on(request(server.addr, "GET", "/app.js", &[], None))
+        .unwrap();
+    assert_eq!(js.text(), "console.log(1)");
+    drop(server);
+
+    // A directory that does not exist is a clear start-up error.
+    let bad = dir.write(
+        "bad.toml",
+        "main = \"w.js\"\n[assets]\ndirectory = \"nope\"\n",
+    );
+    let out = wk(&["run", "--config", bad.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("assets directory"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -15,6 +15,7 @@ use std::sync::{LazyLock, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
+use worker_core::assets::AssetResponse;
 use worker_core::kv::KvEntry;
 
 use crate::error::*;
@@ -28,6 +29,8 @@ pub enum Completed {
     Null,
     /// `wk_completion_resolve_kv`: a KV value with its metadata and expiry.
     Kv(KvEntry),
+    /// `wk_completion_resolve_asset`: an asset server's response.
+    Asset(AssetResponse),
 }
 
 /// What a completion carries: the resolved value, or the rejection message.
@@ -260,7 +263,8 @@ pub unsafe extern "C" fn wk_completion_new(
 
 /// Blocks until the completion behind `waiter` is settled. On resolve: `WK_OK`, `*out_data`
 /// gets a copy of the bytes (followed by a NUL not counted in `*out_len`; free with
-/// `wk_bytes_free`); the value's bytes for `wk_completion_resolve_kv`, and NULL with length 0
+/// `wk_bytes_free`); the value's bytes for `wk_completion_resolve_kv`, the body for
+/// `wk_completion_resolve_asset`, and NULL with length 0
 /// for `wk_completion_resolve_null`. On reject or drop: `WK_E_REJECTED` with the message in `*err`, and
 /// `*out_data` is NULL. Call at most once per waiter, from a thread that is not a libworker
 /// callback thread.
@@ -282,7 +286,11 @@ pub unsafe extern "C" fn wk_completion_wait(
                 .ok_or_else(|| invalid("wk_completion_wait was already called on this waiter"))?;
         match rx.wait() {
             Ok(Completed::Null) => Ok(()),
-            Ok(Completed::Bytes(data) | Completed::Kv(KvEntry { value: data, .. })) => {
+            Ok(
+                Completed::Bytes(data)
+                | Completed::Kv(KvEntry { value: data, .. })
+                | Completed::Asset(AssetResponse { body: data, .. }),
+            ) => {
                 *od = alloc_out(&data);
                 *ol = data.len();
                 Ok(())

@@ -277,7 +277,7 @@ impl D1Database for CD1 {
         match rx.await {
             Ok(Completed::Bytes(b)) => Ok(b),
             Ok(Completed::Null) => Err(D1DumpError::Unsupported),
-            Ok(Completed::Kv(_)) => Err(D1DumpError::Failed(
+            Ok(_) => Err(D1DumpError::Failed(
                 "the host's D1 dump must resolve with bytes".into(),
             )),
             Err(e) => Err(D1DumpError::Failed(e)),

@@ -135,6 +135,11 @@ impl KvStore for CKv {
                 ..KvEntry::default()
             }),
             Completed::Kv(entry) => Some(entry),
+            _ => {
+                return Err(HostError::new(
+                    "the host's KV get must resolve with a value, wk_completion_resolve_kv or null",
+                ));
+            }
         })
     }
 

@@ -20,6 +20,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 // Declaration order is the order of items in worker.h.
+mod assets;
 mod completion;
 mod d1;
 mod engine;
@@ -29,6 +30,7 @@ mod kv;
 mod response;
 mod source;
 
+pub use assets::*;
 pub use completion::*;
 pub use d1::*;
 pub use engine::*;

@@ -301,20 +301,27 @@ fn hello_example_runs_clean() {
     assert!(out.ends_with("\nHello, world!\n"), "{out}");
 }
 
-#[test]
-fn c_abi_tests_run_clean() {
+/// Builds `tests/c/<name>.c` against libworker and runs it under the leak checker.
+fn run_c_test(name: &str) {
     let checker = checker();
-    let exe = build_c(&repo().join("tests/c/test_abi.c"), "test_abi", checker);
+    let exe = build_c(&repo().join(format!("tests/c/{name}.c")), name, checker);
     let out = run_checked(&exe, checker);
     assert!(out.contains(" passed, 0 failed"), "{out}");
 }
 
 #[test]
+fn c_abi_tests_run_clean() {
+    run_c_test("test_abi");
+}
+
+#[test]
 fn c_d1_tests_run_clean() {
-    let checker = checker();
-    let exe = build_c(&repo().join("tests/c/test_d1.c"), "test_d1", checker);
-    let out = run_checked(&exe, checker);
-    assert!(out.contains(" passed, 0 failed"), "{out}");
+    run_c_test("test_d1");
+}
+
+#[test]
+fn c_assets_tests_run_clean() {
+    run_c_test("test_assets");
 }
 
 #[test]

@@ -896,6 +896,28 @@
     }
   };
 
+  // Header pairs in order, repeats kept, for bindings that forward a request to the host.
+  internals.headerPairs = (headers) => headersInternals.list(headers);
+
+  // A Response as fetch() hands it back: immutable headers, the URL it finally came from and
+  // whether a redirect was followed. `body` (a Uint8Array the response takes over) may be null.
+  internals.newFetchedResponse = (status, statusText, headersFlat, body, url, redirected) => {
+    const response = new Response(null);
+    const s = responseState(response);
+    const headers = new Headers();
+    for (let i = 0; i + 1 < headersFlat.length; i += 2) {
+      headersInternals.appendUnchecked(headers, String(headersFlat[i]).toLowerCase(), String(headersFlat[i + 1]));
+    }
+    headersInternals.setImmutable(headers);
+    s.status = status;
+    s.statusText = statusText;
+    s.headers = headers;
+    s.body = body === null || nullBodyStatuses.includes(status) ? null : bytesBody(body);
+    s.url = url;
+    s.redirected = redirected;
+    return response;
+  };
+
   // Status, reason, flat header pairs (Set-Cookie kept one per pair) and the whole body.
   internals.serializeResponse = async (response) => {
     const s = responseState(response);

@@ -2,6 +2,7 @@
 //!
 //! Ops are the only way JavaScript reaches Rust. They are numbered by their position in the
 //! list below when the startup snapshot is built, so the list is the whole native surface.
+pub mod assets;
 mod clone;
 mod console;
 mod crypto;
@@ -26,6 +27,7 @@ pub(crate) use host::Settle;
 pub(crate) enum Binding {
     Kv(Arc<dyn kv::KvStore>),
     D1(Arc<dyn d1::D1Database>),
+    Assets(Arc<dyn assets::AssetsFetcher>),
 }
 
 impl Binding {
@@ -34,6 +36,7 @@ impl Binding {
         match (self, other) {
             (Binding::Kv(a), Binding::Kv(b)) => Arc::ptr_eq(a, b),
             (Binding::D1(a), Binding::D1(b)) => Arc::ptr_eq(a, b),
+            (Binding::Assets(a), Binding::Assets(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -48,6 +51,13 @@ impl Binding {
     pub fn d1(&self) -> Option<Arc<dyn d1::D1Database>> {
         match self {
             Binding::D1(d) => Some(d.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn assets(&self) -> Option<Arc<dyn assets::AssetsFetcher>> {
+        match self {
+            Binding::Assets(a) => Some(a.clone()),
             _ => None,
         }
     }
@@ -87,6 +97,8 @@ ops! {
     // D1
     op_d1_query => d1::op_d1_query,
     op_d1_dump => d1::op_d1_dump,
+    // Static assets
+    op_assets_fetch => assets::op_assets_fetch,
 }
 
 fn dispatch(data: *mut c_void, scope: &mut Scope, op: u32, argc: i32) {

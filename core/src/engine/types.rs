@@ -1,4 +1,5 @@
 //! The engine's public data types: configuration, worker sources, env, requests and results.
+use crate::api::assets::AssetsFetcher;
 use crate::api::d1::D1Database;
 use crate::api::kv::KvStore;
 use std::collections::BTreeMap;
@@ -149,6 +150,8 @@ pub struct Env {
     pub kv: BTreeMap<String, Arc<dyn KvStore>>,
     /// D1 databases (`env.NAME` is a `D1Database`).
     pub d1: BTreeMap<String, Arc<dyn D1Database>>,
+    /// Static assets (`env.NAME` is a `Fetcher`; wrangler's `assets.binding`).
+    pub assets: BTreeMap<String, Arc<dyn AssetsFetcher>>,
 }
 
 impl fmt::Debug for Env {
@@ -159,6 +162,7 @@ impl fmt::Debug for Env {
             .field("json", &self.json)
             .field("kv", &self.kv.keys().collect::<Vec<_>>())
             .field("d1", &self.d1.keys().collect::<Vec<_>>())
+            .field("assets", &self.assets.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -185,6 +189,10 @@ impl Env {
     }
     pub fn d1(mut self, k: impl Into<String>, database: Arc<dyn D1Database>) -> Self {
         self.d1.insert(k.into(), database);
+        self
+    }
+    pub fn assets(mut self, k: impl Into<String>, fetcher: Arc<dyn AssetsFetcher>) -> Self {
+        self.assets.insert(k.into(), fetcher);
         self
     }
 }

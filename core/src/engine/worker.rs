@@ -253,9 +253,7 @@ impl IsolateState {
     /// JS-facing env description: flat `[name, kind, value, ...]` where kind is `text`, `json`
     /// or a binding kind whose value is the binding's index.
     fn env_spec(&self, env: &Env) -> Vec<String> {
-        let mut spec = Vec::with_capacity(
-            (env.vars.len() + env.secrets.len() + env.json.len() + env.kv.len() + env.d1.len()) * 3,
-        );
+        let mut spec = Vec::new();
         for (k, v) in env.vars.iter().chain(env.secrets.iter()) {
             spec.extend([k.clone(), "text".into(), v.clone()]);
         }
@@ -269,6 +267,10 @@ impl IsolateState {
         for (k, db) in &env.d1 {
             let index = self.binding_index(Binding::D1(db.clone()));
             spec.extend([k.clone(), "d1".into(), index.to_string()]);
+        }
+        for (k, fetcher) in &env.assets {
+            let index = self.binding_index(Binding::Assets(fetcher.clone()));
+            spec.extend([k.clone(), "assets".into(), index.to_string()]);
         }
         spec
     }

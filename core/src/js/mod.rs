@@ -20,4 +20,5 @@ pub const BOOTSTRAP: &[(&str, &str)] = &[
     ("wk:internal/internals.js", include_str!("internals.js")),
     ("wk:internal/kv.js", include_str!("../api/kv.js")),
     ("wk:internal/d1.js", include_str!("../api/d1.js")),
+    ("wk:internal/assets.js", include_str!("../api/assets.js")),
 ];

@@ -1,8 +1,10 @@
 //! Embedded default backends for the bindings, persisted under a state directory so data
 //! survives restarts (as wrangler's local state does).
+mod assets;
 mod d1;
 mod kv;
 mod sqlite;
 
+pub use assets::{AssetsOptions, DirAssets, HtmlHandling, NotFoundHandling};
 pub use d1::SqliteD1;
 pub use kv::SqliteKv;
