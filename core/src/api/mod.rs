@@ -10,6 +10,7 @@ pub(crate) mod host;
 mod invocation;
 pub mod kv;
 mod performance;
+pub mod queue;
 mod timers;
 mod url;
 
@@ -24,6 +25,7 @@ pub(crate) use host::Settle;
 #[derive(Clone)]
 pub(crate) enum Binding {
     Kv(Arc<dyn kv::KvStore>),
+    Queue(Arc<dyn queue::QueueSender>),
 }
 
 impl Binding {
@@ -31,12 +33,22 @@ impl Binding {
     pub fn same(&self, other: &Binding) -> bool {
         match (self, other) {
             (Binding::Kv(a), Binding::Kv(b)) => Arc::ptr_eq(a, b),
+            (Binding::Queue(a), Binding::Queue(b)) => Arc::ptr_eq(a, b),
+            _ => false,
         }
     }
 
     pub fn kv(&self) -> Option<Arc<dyn kv::KvStore>> {
         match self {
             Binding::Kv(k) => Some(k.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn queue(&self) -> Option<Arc<dyn queue::QueueSender>> {
+        match self {
+            Binding::Queue(q) => Some(q.clone()),
+            _ => None,
         }
     }
 }
@@ -72,6 +84,11 @@ ops! {
     op_kv_put => kv::op_kv_put,
     op_kv_delete => kv::op_kv_delete,
     op_kv_list => kv::op_kv_list,
+    // Queues
+    op_queue_send => queue::op_queue_send,
+    op_queue_metrics => queue::op_queue_metrics,
+    op_queue_serialize => queue::op_queue_serialize,
+    op_queue_deserialize => queue::op_queue_deserialize,
 }
 
 fn dispatch(data: *mut c_void, scope: &mut Scope, op: u32, argc: i32) {
