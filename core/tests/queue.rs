@@ -352,3 +352,137 @@ fn missing_handlers_and_service_worker_listeners() {
     assert_eq!(r.outcomes, vec![RETRY, QueueOutcome::Ack]);
     assert_eq!(r.logs[0].message, "sw 2 function [object QueueEvent]");
 }
+
+mod embedded {
+    use super::*;
+    use worker_core::stores::{BrokerEvent, QueueBroker, QueueConsumer, SqliteQueue};
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("wk-queue-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    /// Polls `f` until it holds or 5 s pass.
+    fn eventually(mut f: impl FnMut() -> bool) -> bool {
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < until {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    const WORKER: &str = "let seen = [];
+        export default {
+            async fetch(req, env) {
+                const url = new URL(req.url);
+                if (url.pathname === '/send') {
+                    await env.JOBS.sendBatch([{ body: 'ok' }, { body: 'flaky' }, { body: 'poison' }]);
+                    return new Response('sent');
+                }
+                return Response.json(seen.sort());
+            },
+            queue(batch) {
+                for (const m of batch.messages) {
+                    seen.push(`${batch.queue}:${m.body}#${m.attempts}`);
+                    if (batch.queue === 'jobs' && m.body === 'poison') m.retry();
+                    if (batch.queue === 'jobs' && m.body === 'flaky' && m.attempts < 2) m.retry();
+                }
+            },
+        };";
+
+    #[test]
+    fn the_broker_delivers_retries_and_dead_letters() {
+        let dir = temp_dir("broker");
+        let jobs = SqliteQueue::open(dir.join("jobs.sqlite")).unwrap();
+        let dlq = SqliteQueue::open(dir.join("dlq.sqlite")).unwrap();
+        let e = engine(WorkerSource::module(WORKER));
+        let env = Arc::new(Env::new().queue("JOBS", Arc::new(jobs.clone())));
+        let broker = QueueBroker::new(e.clone()).unwrap();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let ev = events.clone();
+        broker.set_observer(move |e| {
+            if let BrokerEvent::DeadLettered { id, .. } = e {
+                ev.lock().unwrap().push(id.clone());
+            }
+        });
+        let mut consumer = QueueConsumer::new("jobs", jobs, "q", "v1", env.clone());
+        consumer.max_batch_timeout = Duration::ZERO;
+        consumer.max_retries = 1;
+        consumer.dead_letter_queue = Some(("dlq".into(), dlq.clone()));
+        broker.consume(consumer).unwrap();
+        let mut dlq_consumer = QueueConsumer::new("dlq", dlq, "q", "v1", env.clone());
+        dlq_consumer.max_batch_timeout = Duration::ZERO;
+        broker.consume(dlq_consumer).unwrap();
+
+        fetch(&e, &env, "/send");
+        let want = r#"["dlq:poison#1","jobs:flaky#1","jobs:flaky#2","jobs:ok#1","jobs:poison#1","jobs:poison#2"]"#;
+        let mut last = String::new();
+        let done = eventually(|| {
+            last = fetch(&e, &env, "/seen").text();
+            last == want
+        });
+        assert!(done, "got {last}");
+        assert_eq!(events.lock().unwrap().len(), 1);
+        broker.shutdown();
+        e.shutdown();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn messages_survive_a_restart_and_wait_for_a_full_batch_or_the_timeout() {
+        let dir = temp_dir("restart");
+        let path = dir.join("q.sqlite");
+        // A first engine sends with nobody consuming.
+        {
+            let q = SqliteQueue::open(&path).unwrap();
+            let e = engine(WorkerSource::module(
+                "export default { async fetch(req, env) {
+                    for (let i = 0; i < 5; i++) await env.Q.send({ i });
+                    return Response.json(await env.Q.metrics());
+                } };",
+            ));
+            let env = Arc::new(Env::new().queue("Q", Arc::new(q)));
+            let v: serde_json::Value = serde_json::from_slice(&fetch(&e, &env, "/").body).unwrap();
+            assert_eq!(v["backlogCount"], 5);
+            assert_eq!(v["backlogBytes"], 35);
+            assert!(v["oldestMessageTimestamp"].is_string());
+            e.shutdown();
+        }
+        // A second one consumes in batches of 2 with a long timeout: two full batches go at
+        // once, the fifth message waits.
+        let e = engine(WorkerSource::module(
+            "let sizes = [];
+            export default {
+                fetch() { return Response.json(sizes); },
+                queue(batch) { sizes.push(batch.messages.map((m) => m.body.i).join('+')); },
+            };",
+        ));
+        let env = Arc::new(Env::new());
+        let broker = QueueBroker::new(e.clone()).unwrap();
+        let q = SqliteQueue::open(&path).unwrap();
+        let mut consumer = QueueConsumer::new("q", q.clone(), "q", "v1", env.clone());
+        consumer.max_batch_size = 2;
+        consumer.max_batch_timeout = Duration::from_secs(60);
+        broker.consume(consumer).unwrap();
+        let mut last = String::new();
+        assert!(
+            eventually(|| {
+                last = fetch(&e, &env, "/").text();
+                last == r#"["0+1","2+3"]"#
+            }),
+            "got {last}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(fetch(&e, &env, "/").text(), r#"["0+1","2+3"]"#);
+        broker.shutdown();
+        e.shutdown();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let m = rt.block_on(q.metrics()).unwrap();
+        assert_eq!(m.backlog_count, 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
