@@ -25,6 +25,7 @@ mod engine;
 mod env;
 mod error;
 mod kv;
+mod queue;
 mod response;
 mod source;
 
@@ -33,6 +34,7 @@ pub use engine::*;
 pub use env::*;
 pub use error::*;
 pub use kv::*;
+pub use queue::*;
 pub use response::*;
 pub use source::*;
 
