@@ -485,4 +485,41 @@ mod embedded {
         assert_eq!(m.backlog_count, 1);
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn a_batch_the_engine_cannot_run_is_not_an_attempt() {
+        let dir = temp_dir("stopped");
+        let q = SqliteQueue::open(dir.join("q.sqlite")).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let msg = QueueMessage {
+            body: b"\"x\"".to_vec(),
+            ..Default::default()
+        };
+        rt.block_on(q.send(vec![msg])).unwrap();
+
+        let code = "let seen = [];
+            export default {
+                fetch() { return Response.json(seen); },
+                queue(batch) { for (const m of batch.messages) seen.push(m.attempts); },
+            };";
+        let stopped = engine(WorkerSource::module(code));
+        stopped.shutdown();
+        let broker = QueueBroker::new(stopped).unwrap();
+        let mut c = QueueConsumer::new("q", q.clone(), "q", "v1", Arc::new(Env::new()));
+        c.max_batch_timeout = Duration::ZERO;
+        broker.consume(c.clone()).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        broker.shutdown();
+        assert_eq!(rt.block_on(q.metrics()).unwrap().backlog_count, 1);
+
+        let e = engine(WorkerSource::module(code));
+        let broker = QueueBroker::new(e.clone()).unwrap();
+        broker.consume(c).unwrap();
+        let env = Arc::new(Env::new());
+        assert!(eventually(|| fetch(&e, &env, "/").text() == "[1]"));
+        broker.shutdown();
+        e.shutdown();
+        assert_eq!(rt.block_on(q.metrics()).unwrap().backlog_count, 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

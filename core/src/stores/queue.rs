@@ -531,14 +531,18 @@ async fn consume_loop(
             Ok((n, oldest, next)) => {
                 let due = oldest.map(|t| t + timeout);
                 if n as usize >= batch_size || due.is_some_and(|d| d <= now) {
-                    if let Err(e) = deliver(&engine, &c, batch_size, &emit).await {
-                        emit(BrokerEvent::StorageError {
-                            queue: c.queue_name.clone(),
-                            message: e.message,
-                        });
-                        Some(now + POLL.as_millis() as i64)
-                    } else {
-                        continue;
+                    match deliver(&engine, &c, batch_size, &emit).await {
+                        Ok(true) => continue,
+                        // The engine could not take the batch (it is shutting down): try again
+                        // later rather than spinning.
+                        Ok(false) => Some(now + POLL.as_millis() as i64),
+                        Err(e) => {
+                            emit(BrokerEvent::StorageError {
+                                queue: c.queue_name.clone(),
+                                message: e.message,
+                            });
+                            Some(now + POLL.as_millis() as i64)
+                        }
                     }
                 } else {
                     [due, next].into_iter().flatten().min()
@@ -564,15 +568,16 @@ async fn consume_loop(
     }
 }
 
+/// Claims and delivers one batch. Ok(false) when the engine could not run it at all.
 async fn deliver(
     engine: &Engine,
     c: &QueueConsumer,
     batch_size: usize,
     emit: &impl Fn(BrokerEvent),
-) -> Result<(), HostError> {
+) -> Result<bool, HostError> {
     let messages = c.queue.claim(batch_size, lease(engine)).await?;
     if messages.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     let metrics = c.queue.metrics().await.unwrap_or_default();
     let batch = QueueBatch {
@@ -639,5 +644,6 @@ async fn deliver(
             }
         }
     }
-    c.queue.settle(settle).await
+    c.queue.settle(settle).await?;
+    Ok(!undelivered)
 }
