@@ -66,6 +66,19 @@ typedef struct wk_env_t wk_env_t;
 typedef struct wk_error_t wk_error_t;
 
 /**
+ * A batch of messages to deliver to a worker's `queue()` handler. Owned by the caller
+ * (`wk_queue_batch_free`); build it from one thread at a time. `wk_execute_queue` copies it.
+ */
+typedef struct wk_queue_batch_t wk_queue_batch_t;
+
+/**
+ * The outcome of `wk_execute_queue`: one decision per message, in the batch's order, and the
+ * handler's console logs. Owned by the caller (`wk_queue_result_free`). Accessors may be
+ * called from any thread; pointers they return live until `wk_queue_result_free`.
+ */
+typedef struct wk_queue_result_t wk_queue_result_t;
+
+/**
  * An HTTP request. Owned by the caller (`wk_request_free`). Mutate from one thread at a time;
  * `wk_execute*` copy it, so it may be reused or freed as soon as they return.
  */
@@ -380,6 +393,62 @@ typedef struct {
 } wk_kv_vtable_t;
 
 /**
+ * How a queue message body is encoded (`WK_QUEUE_CONTENT_*`).
+ */
+typedef int32_t wk_queue_content_type_t;
+
+/**
+ * One message a worker sends, as the host's `send` callback sees it. Borrowed for the call.
+ */
+typedef struct {
+  const uint8_t *body;
+  size_t body_len;
+  wk_queue_content_type_t content_type;
+  /**
+   * Seconds before the message may be delivered (0..43200), or -1 when the worker gave no
+   * `delaySeconds` (the queue's own default applies).
+   */
+  int64_t delay_seconds;
+} wk_queue_message_t;
+
+/**
+ * `send`: enqueue `messages[0..count]` (1 for `send()`, up to 100 for `sendBatch()`, already
+ * validated against Cloudflare's limits), all or none. Copy what you keep: the array and the
+ * bodies are borrowed for the call. Settle `completion` with `wk_completion_resolve(c, NULL,
+ * 0)`, or with JSON text `{"backlogCount":N,"backlogBytes":N,"oldestMessageTimestamp":ms}`
+ * (every field optional) to report the backlog; or reject it, and the worker's promise rejects
+ * with `Queue send failed: <your message>` (`Queue sendBatch failed: ...`).
+ *
+ * Called on a libworker executor thread, which other workers share: it must not block. Settle
+ * inline, or later from any thread.
+ */
+typedef void (*wk_queue_send_cb)(void *user_data,
+                                 const wk_queue_message_t *messages,
+                                 size_t count,
+                                 wk_completion_t *completion);
+
+/**
+ * `metrics` (optional): resolve with the backlog JSON described for `send`. NULL reports zeros.
+ */
+typedef void (*wk_queue_metrics_cb)(void *user_data, wk_completion_t *completion);
+
+/**
+ * A queue producer the host implements (`env.NAME.send` / `sendBatch` / `metrics`). Set
+ * `struct_size = sizeof(wk_queue_vtable_t)`; later ABI versions only add fields at the end.
+ * `send` is required, `metrics` optional.
+ */
+typedef struct {
+  uint32_t struct_size;
+  wk_queue_send_cb send;
+  wk_queue_metrics_cb metrics;
+} wk_queue_vtable_t;
+
+/**
+ * What to do with one delivered message (`WK_QUEUE_*`).
+ */
+typedef int32_t wk_queue_outcome_t;
+
+/**
  * Console log level (`WK_LOG_*`).
  */
 typedef int32_t wk_log_level_t;
@@ -476,6 +545,36 @@ typedef uint32_t wk_module_type_t;
  * A completion was rejected by its host (or dropped without being resolved).
  */
 #define WK_E_REJECTED -9
+
+/**
+ * UTF-8 JSON text (the default).
+ */
+#define WK_QUEUE_CONTENT_JSON 0
+
+/**
+ * A UTF-8 string.
+ */
+#define WK_QUEUE_CONTENT_TEXT 1
+
+/**
+ * Raw bytes (the consumer gets an ArrayBuffer).
+ */
+#define WK_QUEUE_CONTENT_BYTES 2
+
+/**
+ * V8's structured-clone serialisation: opaque bytes only libworker reads. Keep them as they are.
+ */
+#define WK_QUEUE_CONTENT_V8 3
+
+/**
+ * The message is done: delete it.
+ */
+#define WK_QUEUE_ACK 1
+
+/**
+ * Deliver the message again (see `delay_seconds` of `wk_queue_result_outcome`).
+ */
+#define WK_QUEUE_RETRY 2
 
 /**
  * `console.debug` / `console.trace`.
@@ -1032,6 +1131,136 @@ wk_status_t wk_env_add_kv_default(wk_env_t *env,
                                   const char *path,
                                   size_t path_len,
                                   wk_error_t **err);
+
+/**
+ * Binds the queue producer `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker) to the
+ * host's queue. The vtable is copied. `user_data` is passed to every callback, from libworker's
+ * executor threads, so it must be usable from any thread; `user_data_free` (may be NULL) is
+ * called exactly once when no env or worker uses the queue any more (possibly on one of
+ * libworker's threads), or before this function returns if it fails. Adding a name again
+ * replaces the binding. Any thread, one at a time per env.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, an empty or invalid UTF-8 name, a bad
+ * `struct_size` or a NULL `send`.
+ */
+wk_status_t wk_env_add_queue(wk_env_t *env,
+                             const char *name,
+                             size_t name_len,
+                             const wk_queue_vtable_t *vtable,
+                             void *user_data,
+                             wk_user_data_free_cb user_data_free,
+                             wk_error_t **err);
+
+/**
+ * Binds the queue producer `name` to libworker's embedded queue: a SQLite file at `path` (UTF-8
+ * `path[0..path_len]`, created with its directory if missing) whose messages survive restarts.
+ * Every env, engine and broker in the process that opens the same file shares it, so a worker
+ * consuming that file through libworker's Rust `QueueBroker` sees the messages at once. Any
+ * thread, one at a time per env.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or invalid UTF-8; `WK_E_INTERNAL` if the
+ * file cannot be opened or created (the message names it and why).
+ */
+wk_status_t wk_env_add_queue_default(wk_env_t *env,
+                                     const char *name,
+                                     size_t name_len,
+                                     const char *path,
+                                     size_t path_len,
+                                     wk_error_t **err);
+
+/**
+ * Creates an empty batch for the queue named `queue` (UTF-8; the worker's `batch.queue`).
+ * `*out_batch` is owned by the caller. Any thread.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or invalid UTF-8.
+ */
+wk_status_t wk_queue_batch_new(const char *queue,
+                               size_t queue_len,
+                               wk_queue_batch_t **out_batch,
+                               wk_error_t **err);
+
+/**
+ * Frees a batch. NULL is a no-op.
+ */
+void wk_queue_batch_free(wk_queue_batch_t *batch);
+
+/**
+ * Appends a message: its `id` (UTF-8, stable across redeliveries), `timestamp_ms` (when it was
+ * sent, ms since the UNIX epoch), body `body[0..body_len]` (copied; NULL allowed when the length
+ * is 0) encoded as `content_type`, and `attempts` (1 on the first delivery).
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, invalid UTF-8, an unknown content type, or
+ * `attempts` 0.
+ */
+wk_status_t wk_queue_batch_add(wk_queue_batch_t *batch,
+                               const char *id,
+                               size_t id_len,
+                               uint64_t timestamp_ms,
+                               const uint8_t *body,
+                               size_t body_len,
+                               wk_queue_content_type_t content_type,
+                               uint32_t attempts,
+                               wk_error_t **err);
+
+/**
+ * Delivers `batch` to worker (site, deploy)'s `queue(batch, env, ctx)` handler (or its `queue`
+ * event listeners), in the same isolate as its fetch requests, and waits until the handler and
+ * its `waitUntil` work are done. Arguments are as for `wk_execute` and borrowed for the call.
+ *
+ * Returns `WK_OK` when the handler succeeded. When it threw, rejected, had a `waitUntil` promise
+ * reject, or could not run (script error, limit, missing handler: `Handler does not export a
+ * queue() function.`), it returns that status (`WK_E_EXCEPTION`, ...) and fills `*err`, AND
+ * still stores the result: messages the handler acked stay acked, the rest are retried. So
+ * `*out_result` is set (owned by the caller) except for `WK_E_INVALID_ARGUMENT` and
+ * `WK_E_PANIC`. Blocks; any thread.
+ */
+wk_status_t wk_execute_queue(const wk_engine_t *engine,
+                             const char *site,
+                             size_t site_len,
+                             const char *deploy,
+                             size_t deploy_len,
+                             const wk_env_t *env,
+                             const wk_queue_batch_t *batch,
+                             wk_queue_result_t **out_result,
+                             wk_error_t **err);
+
+/**
+ * Frees a result. NULL is a no-op.
+ */
+void wk_queue_result_free(wk_queue_result_t *result);
+
+/**
+ * Number of outcomes (the batch's message count). 0 for NULL.
+ */
+size_t wk_queue_result_count(const wk_queue_result_t *result);
+
+/**
+ * The outcome of message `index` (`WK_QUEUE_ACK` or `WK_QUEUE_RETRY`), or 0 for a NULL result or
+ * an index out of range. For a retry, `*delay_seconds` (may be NULL) gets the delay the worker
+ * asked for with `retry({delaySeconds})` / `retryAll(...)`, or -1 when it gave none (use the
+ * consumer's retry delay); it is 0 for an ack.
+ */
+wk_queue_outcome_t wk_queue_result_outcome(const wk_queue_result_t *result,
+                                           size_t index,
+                                           int64_t *delay_seconds);
+
+/**
+ * Number of console log entries the handler wrote. 0 for NULL.
+ */
+size_t wk_queue_result_log_count(const wk_queue_result_t *result);
+
+/**
+ * Log entry `index`, oldest first: its level (`WK_LOG_*`) and message (UTF-8, NUL-terminated,
+ * length excludes the NUL). Any out-parameter may be NULL if not wanted.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` if `result` is NULL; `WK_E_NOT_FOUND` if `index` is out of
+ * range.
+ */
+wk_status_t wk_queue_result_log_at(const wk_queue_result_t *result,
+                                   size_t index,
+                                   wk_log_level_t *level,
+                                   const char **message,
+                                   size_t *message_len);
 
 /**
  * Frees a response. NULL is a no-op.

@@ -1,8 +1,8 @@
 //! Reading a wrangler configuration (`wrangler.jsonc`, `wrangler.json` or `wrangler.toml`).
 //!
 //! Only what `wk` can honour today is taken from it: `name`, `main`, `vars`,
-//! `compatibility_date`, `compatibility_flags`, `kv_namespaces`, `d1_databases` and `assets`. Every binding it cannot provide yet is
-//! reported by name so a developer never wonders why `env.MY_KV` is undefined, and keys we do
+//! `compatibility_date`, `compatibility_flags`, `kv_namespaces`, `d1_databases`, `queues` and
+//! `assets`. Every binding it cannot provide yet is reported by name so a developer never wonders why `env.MY_KV` is undefined, and keys we do
 //! not know at all are reported too rather than silently ignored.
 use std::path::{Path, PathBuf};
 
@@ -35,6 +35,8 @@ pub struct WranglerConfig {
     pub d1_databases: Vec<(String, String)>,
     /// `assets`: static files served in front of the worker.
     pub assets: Option<AssetsConfig>,
+    /// `queues.producers` and `queues.consumers`.
+    pub queues: Queues,
     /// Human-readable warnings about what the config asks for but `wk` does not do.
     pub warnings: Vec<String>,
 }
@@ -59,6 +61,34 @@ impl WranglerConfig {
             _ => PathBuf::from("."),
         }
     }
+}
+
+/// `queues.producers`: a binding that sends to a queue.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct QueueProducer {
+    pub binding: String,
+    pub queue: String,
+    /// `delivery_delay`, seconds.
+    pub delivery_delay: Option<u32>,
+}
+
+/// `queues.consumers`: the worker consumes a queue. Unset fields take Cloudflare's defaults.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct QueueConsumerConfig {
+    pub queue: String,
+    pub max_batch_size: Option<u32>,
+    /// Seconds (fractions allowed).
+    pub max_batch_timeout: Option<f64>,
+    pub max_retries: Option<u32>,
+    pub dead_letter_queue: Option<String>,
+    /// Seconds.
+    pub retry_delay: Option<u32>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Queues {
+    pub producers: Vec<QueueProducer>,
+    pub consumers: Vec<QueueConsumerConfig>,
 }
 
 /// Finds a wrangler config in `dir`, in wrangler's order.
@@ -156,7 +186,7 @@ const UNSUPPORTED_SETTINGS: &[&str] = &[
 ];
 
 /// Binding types `wk` provides, with embedded stores under the state directory.
-const SUPPORTED_BINDINGS: &[&str] = &["kv_namespaces", "d1_databases", "assets"];
+const SUPPORTED_BINDINGS: &[&str] = &["kv_namespaces", "d1_databases", "queues", "assets"];
 
 /// Binding types: keys whose entries would each add something to `env`.
 const BINDING_KEYS: &[&str] = &[
@@ -238,6 +268,9 @@ fn interpret(path: &Path, value: Value) -> Result<WranglerConfig, String> {
     }
     if let Some(v) = obj.get("assets") {
         cfg.assets = Some(assets(path, &dir, v)?);
+    }
+    if let Some(v) = obj.get("queues") {
+        cfg.queues = queues(path, v)?;
     }
 
     for (key, v) in &obj {
@@ -388,6 +421,69 @@ fn assets(path: &Path, dir: &Path, v: &Value) -> Result<AssetsConfig, String> {
     })
 }
 
+/// `{ "producers": [{ "binding", "queue", "delivery_delay"? }], "consumers": [{ "queue",
+/// "max_batch_size"?, "max_batch_timeout"?, "max_retries"?, "dead_letter_queue"?,
+/// "retry_delay"? }] }`.
+fn queues(path: &Path, v: &Value) -> Result<Queues, String> {
+    let bad = |what: &str| format!("{}: `queues.{what}`", path.display());
+    let obj = v
+        .as_object()
+        .ok_or_else(|| format!("{}: `queues` must be an object", path.display()))?;
+    let list = |key: &str| -> Result<Vec<Map<String, Value>>, String> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|e| {
+                    e.as_object()
+                        .cloned()
+                        .ok_or_else(|| format!("{} must be an array of objects", bad(key)))
+                })
+                .collect(),
+            Some(_) => Err(format!("{} must be an array of objects", bad(key))),
+        }
+    };
+    let str_of = |e: &Map<String, Value>, key: &str, what: &str| -> Result<String, String> {
+        e.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| format!("{}: every entry needs a string `{key}`", bad(what)))
+    };
+    let num_of = |e: &Map<String, Value>, key: &str, what: &str| -> Result<Option<f64>, String> {
+        match e.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .filter(|n| *n >= 0.0)
+                .map(Some)
+                .ok_or_else(|| format!("{}: `{key}` must be a non-negative number", bad(what))),
+        }
+    };
+    let mut out = Queues::default();
+    for e in list("producers")? {
+        out.producers.push(QueueProducer {
+            binding: str_of(&e, "binding", "producers")?,
+            queue: str_of(&e, "queue", "producers")?,
+            delivery_delay: num_of(&e, "delivery_delay", "producers")?.map(|n| n as u32),
+        });
+    }
+    for e in list("consumers")? {
+        out.consumers.push(QueueConsumerConfig {
+            queue: str_of(&e, "queue", "consumers")?,
+            max_batch_size: num_of(&e, "max_batch_size", "consumers")?.map(|n| n as u32),
+            max_batch_timeout: num_of(&e, "max_batch_timeout", "consumers")?,
+            max_retries: num_of(&e, "max_retries", "consumers")?.map(|n| n as u32),
+            dead_letter_queue: e
+                .get("dead_letter_queue")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            retry_delay: num_of(&e, "retry_delay", "consumers")?.map(|n| n as u32),
+        });
+    }
+    Ok(out)
+}
+
 fn string_field(
     path: &Path,
     obj: &Map<String, Value>,
@@ -502,7 +598,9 @@ mod tests {
         let kv = [("MY_KV", "1"), ("OTHER", "OTHER")].map(|(b, i)| (b.into(), i.into()));
         assert_eq!(c.kv_namespaces, kv);
         assert!(w.contains("`durable_objects` (ROOM)"), "{w}");
-        assert!(w.contains("`queues` (Q, consumer of q)"), "{w}");
+        assert!(!w.contains("queues"), "{w}");
+        assert_eq!(c.queues.producers[0].binding, "Q");
+        assert_eq!(c.queues.consumers[0].queue, "q");
         assert!(w.contains("`ai` (AI)"), "{w}");
         assert!(w.contains("`send_email` (MAIL)"), "{w}");
         assert!(w.contains("unknown configuration key `whatever`"), "{w}");

@@ -17,7 +17,9 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use worker_core::assets::AssetsRouter;
-use worker_core::stores::{AssetsOptions, DirAssets, SqliteD1, SqliteKv};
+use worker_core::stores::{
+    AssetsOptions, DirAssets, QueueBroker, QueueConsumer, SqliteD1, SqliteKv, SqliteQueue,
+};
 use worker_core::{Engine, EngineConfig, Env, WorkerSource};
 
 #[derive(Parser)]
@@ -307,6 +309,12 @@ pub fn env_of(project: &project::Project, args: &WorkerArgs) -> Result<Arc<Env>,
     {
         env.assets.insert(binding, Arc::new(assets));
     }
+    for p in &project.queues.producers {
+        let queue = SqliteQueue::open(queue_file(&state, &p.queue))
+            .map_err(|e| format!("queue {} (binding {}): {e}", p.queue, p.binding))?
+            .with_delivery_delay(p.delivery_delay.unwrap_or(0));
+        env.queues.insert(p.binding.clone(), Arc::new(queue));
+    }
     Ok(Arc::new(env))
 }
 
@@ -346,6 +354,107 @@ pub fn assets_router(project: &project::Project) -> AssetsRouter {
             .unwrap_or_default(),
         has_worker: project.has_worker,
         navigation_prefers_assets: navigation,
+    }
+}
+
+/// The embedded queue named `queue` under the state directory.
+fn queue_file(state: &std::path::Path, queue: &str) -> PathBuf {
+    state
+        .join("queues")
+        .join(format!("{}.sqlite", file_name(queue)))
+}
+
+/// Starts delivering the queues the project consumes (`queues.consumers`) to its worker, or
+/// returns None when it consumes none. Shut the broker down before the engine.
+pub fn start_queue_broker(
+    engine: &Engine,
+    project: &project::Project,
+    args: &WorkerArgs,
+    env: &Arc<Env>,
+    quiet: bool,
+) -> Result<Option<QueueBroker>, String> {
+    if project.queues.consumers.is_empty() {
+        return Ok(None);
+    }
+    let state = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| project.dir.join(".wk-state"));
+    let open = |name: &str| {
+        SqliteQueue::open(queue_file(&state, name)).map_err(|e| format!("queue {name}: {e}"))
+    };
+    let broker = QueueBroker::new(engine.clone())?;
+    let dir = project_dir(project);
+    broker.set_observer(move |event| queue_event(event, &dir, quiet));
+    for c in &project.queues.consumers {
+        let mut consumer = QueueConsumer::new(
+            &c.queue,
+            open(&c.queue)?,
+            &project.name,
+            DEPLOY_KEY,
+            env.clone(),
+        );
+        if let Some(n) = c.max_batch_size {
+            consumer.max_batch_size = n.clamp(1, 100) as usize;
+        }
+        if let Some(t) = c.max_batch_timeout {
+            consumer.max_batch_timeout = std::time::Duration::from_secs_f64(t.min(60.0));
+        }
+        if let Some(n) = c.max_retries {
+            consumer.max_retries = n.min(100);
+        }
+        if let Some(d) = c.retry_delay {
+            consumer.retry_delay = d;
+        }
+        if let Some(dlq) = &c.dead_letter_queue {
+            consumer.dead_letter_queue = Some((dlq.clone(), open(dlq)?));
+        }
+        broker.consume(consumer)?;
+    }
+    Ok(Some(broker))
+}
+
+/// Prints what the queue broker did, the way requests are printed.
+fn queue_event(event: &worker_core::stores::BrokerEvent, dir: &std::path::Path, quiet: bool) {
+    use worker_core::queue::QueueOutcome;
+    use worker_core::stores::BrokerEvent;
+    match event {
+        BrokerEvent::Delivered { queue, result, .. } => {
+            output::print_logs(&result.logs);
+            if let Some(e) = &result.error {
+                output::print_error(e, dir);
+            }
+            if !quiet {
+                let acked = result
+                    .outcomes
+                    .iter()
+                    .filter(|o| **o == QueueOutcome::Ack)
+                    .count();
+                println!(
+                    "QUEUE {queue} {} message(s): {acked} acked, {} retried ({:.1}ms)",
+                    result.outcomes.len(),
+                    result.outcomes.len() - acked,
+                    result.duration.as_secs_f64() * 1000.0
+                );
+            }
+        }
+        BrokerEvent::DeadLettered {
+            queue,
+            dead_letter_queue,
+            id,
+        } => {
+            eprintln!("queue {queue}: message {id} moved to dead-letter queue {dead_letter_queue}")
+        }
+        BrokerEvent::Dropped {
+            queue,
+            id,
+            attempts,
+        } => eprintln!(
+            "warning: queue {queue}: message {id} dropped after {attempts} attempts (no dead_letter_queue)"
+        ),
+        BrokerEvent::StorageError { queue, message } => {
+            eprintln!("warning: queue {queue}: {message}")
+        }
     }
 }
 

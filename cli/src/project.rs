@@ -38,6 +38,8 @@ pub struct Project {
     /// False for an assets-only project (no `main`): `source` is then a placeholder that the
     /// assets router never calls.
     pub has_worker: bool,
+    /// Queue producers and consumers.
+    pub queues: crate::config::Queues,
     pub warnings: Vec<String>,
     /// Where the main module lives on disk, for messages.
     pub main_path: PathBuf,
@@ -78,10 +80,12 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
     let mut kv_namespaces = Vec::new();
     let mut d1_databases = Vec::new();
     let mut assets = None;
+    let mut queues = crate::config::Queues::default();
     if let Some(c) = config {
         kv_namespaces = c.kv_namespaces;
         d1_databases = c.d1_databases;
         assets = c.assets;
+        queues = c.queues;
         for (k, v) in c.text_vars {
             env.vars.insert(k, v);
         }
@@ -122,6 +126,7 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
         d1_databases,
         assets,
         has_worker: true,
+        queues,
         warnings,
         main_path: main,
         dir,
@@ -147,6 +152,7 @@ fn load_assets_only(c: WranglerConfig) -> Project {
         compatibility_flags: c.compatibility_flags,
         kv_namespaces: c.kv_namespaces,
         d1_databases: c.d1_databases,
+        queues: c.queues,
         assets,
         has_worker: false,
         warnings: c.warnings,

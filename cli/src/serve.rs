@@ -49,6 +49,14 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, String> {
         )
     });
     let engine = crate::start_engine(&args.engine, &project.name, project.source.clone(), &dir)?;
+    let broker = match crate::start_queue_broker(&engine, &project, &args.worker, &env, args.quiet)
+    {
+        Ok(b) => b,
+        Err(e) => {
+            engine.shutdown();
+            return Err(e);
+        }
+    };
 
     // The HTTP side only parses and copies bytes; the JavaScript runs on the engine's own
     // executor threads, so two I/O threads are plenty.
@@ -67,6 +75,10 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, String> {
         assets,
     };
     let served = rt.block_on(run_server(state, args.ip, args.port));
+    // Queue batches in flight finish before the engine stops.
+    if let Some(b) = broker {
+        b.shutdown();
+    }
     // Drain the engine (waitUntil work included) off the async runtime: shutdown blocks.
     engine.shutdown();
     served.map(|()| ExitCode::SUCCESS)

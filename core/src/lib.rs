@@ -10,6 +10,7 @@ pub use api::assets;
 pub use api::d1;
 pub use api::host::HostError;
 pub use api::kv;
+pub use api::queue;
 
 pub use engine::{
     Engine, EngineConfig, Env, ErrorKind, ExecuteResult, FunctionResult, LogEntry, LogLevel,

@@ -143,7 +143,7 @@ pub struct wk_engine_t {
 
 /// Runs `f` on the current thread, or on a helper thread when the current one is inside an async
 /// runtime (a `wk_execute_async` callback), where blocking calls are not allowed.
-fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     if tokio::runtime::Handle::try_current().is_err() {
         return f();
     }
@@ -154,6 +154,10 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 }
 
 impl wk_engine_t {
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     fn shutdown(&self) {
         let first = !self.shut_down.swap(true, Ordering::SeqCst);
         // Requests accepted by wk_execute_async finish normally before the engine stops (new

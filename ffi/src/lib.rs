@@ -27,6 +27,7 @@ mod engine;
 mod env;
 mod error;
 mod kv;
+mod queue;
 mod response;
 mod source;
 
@@ -37,6 +38,7 @@ pub use engine::*;
 pub use env::*;
 pub use error::*;
 pub use kv::*;
+pub use queue::*;
 pub use response::*;
 pub use source::*;
 

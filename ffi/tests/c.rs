@@ -325,6 +325,11 @@ fn c_assets_tests_run_clean() {
 }
 
 #[test]
+fn c_queue_tests_run_clean() {
+    run_c_test("test_queue");
+}
+
+#[test]
 fn static_library_links() {
     require("gcc");
     let lib = lib_dir();

@@ -12,6 +12,7 @@ pub(crate) mod host;
 mod invocation;
 pub mod kv;
 mod performance;
+pub mod queue;
 mod timers;
 mod url;
 
@@ -28,6 +29,7 @@ pub(crate) enum Binding {
     Kv(Arc<dyn kv::KvStore>),
     D1(Arc<dyn d1::D1Database>),
     Assets(Arc<dyn assets::AssetsFetcher>),
+    Queue(Arc<dyn queue::QueueSender>),
 }
 
 impl Binding {
@@ -37,6 +39,7 @@ impl Binding {
             (Binding::Kv(a), Binding::Kv(b)) => Arc::ptr_eq(a, b),
             (Binding::D1(a), Binding::D1(b)) => Arc::ptr_eq(a, b),
             (Binding::Assets(a), Binding::Assets(b)) => Arc::ptr_eq(a, b),
+            (Binding::Queue(a), Binding::Queue(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -58,6 +61,13 @@ impl Binding {
     pub fn assets(&self) -> Option<Arc<dyn assets::AssetsFetcher>> {
         match self {
             Binding::Assets(a) => Some(a.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn queue(&self) -> Option<Arc<dyn queue::QueueSender>> {
+        match self {
+            Binding::Queue(q) => Some(q.clone()),
             _ => None,
         }
     }
@@ -99,6 +109,11 @@ ops! {
     op_d1_dump => d1::op_d1_dump,
     // Static assets
     op_assets_fetch => assets::op_assets_fetch,
+    // Queues
+    op_queue_send => queue::op_queue_send,
+    op_queue_metrics => queue::op_queue_metrics,
+    op_queue_serialize => queue::op_queue_serialize,
+    op_queue_deserialize => queue::op_queue_deserialize,
 }
 
 fn dispatch(data: *mut c_void, scope: &mut Scope, op: u32, argc: i32) {

@@ -72,6 +72,12 @@ pub(crate) enum Job {
         args: String,
         reply: oneshot::Sender<FunctionResult>,
     },
+    Queue {
+        key: WorkerKey,
+        env: Arc<Env>,
+        batch: crate::api::queue::QueueBatch,
+        reply: oneshot::Sender<crate::api::queue::QueueResult>,
+    },
     Compile {
         key: WorkerKey,
         reply: oneshot::Sender<Result<Vec<u8>, WorkerError>>,
@@ -252,6 +258,24 @@ impl Executor {
                         error: Some(error),
                         duration: started.elapsed(),
                     },
+                };
+                let _ = reply.send(result);
+            }
+            Job::Queue {
+                key,
+                env,
+                batch,
+                reply,
+            } => {
+                let n = batch.messages.len();
+                let result = match self.worker(&key).await {
+                    Ok(w) => {
+                        let c = w.queue(&env, &batch).await;
+                        crate::api::queue::queue_result(c, n, started.elapsed())
+                    }
+                    Err(e) => {
+                        crate::api::queue::QueueResult::failed(n, e, Vec::new(), started.elapsed())
+                    }
                 };
                 let _ = reply.send(result);
             }

@@ -6,6 +6,7 @@ pub(crate) mod worker;
 
 pub use types::*;
 
+use crate::api::queue::{QueueBatch, QueueResult};
 use executor::{Job, Shared, WorkerKey};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -206,6 +207,57 @@ impl Engine {
         }
     }
 
+    fn queue_job(
+        &self,
+        site_id: &str,
+        deploy_key: &str,
+        env: Arc<Env>,
+        batch: QueueBatch,
+    ) -> Option<oneshot::Receiver<QueueResult>> {
+        let key = Self::key(site_id, deploy_key);
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Queue {
+            key: key.clone(),
+            env,
+            batch,
+            reply,
+        };
+        self.send(&key, job).then_some(rx)
+    }
+
+    /// Delivers `batch` to the worker's `queue(batch, env, ctx)` handler (or its `queue` event
+    /// listeners) and reports what should happen to each message. The worker runs in the same
+    /// isolate as its fetch requests. An embedder's own queue calls this; the embedded broker
+    /// ([`crate::stores::QueueBroker`]) does it for SQLite queues.
+    pub async fn queue(
+        &self,
+        site_id: &str,
+        deploy_key: &str,
+        env: Arc<Env>,
+        batch: QueueBatch,
+    ) -> QueueResult {
+        let n = batch.messages.len();
+        match self.queue_job(site_id, deploy_key, env, batch) {
+            Some(rx) => rx.await.unwrap_or_else(|_| lost_queue(n)),
+            None => QueueResult::failed(n, shut_down(), Vec::new(), Default::default()),
+        }
+    }
+
+    /// Blocking form of [`Engine::queue`]; must not be called from inside an async runtime.
+    pub fn queue_blocking(
+        &self,
+        site_id: &str,
+        deploy_key: &str,
+        env: Arc<Env>,
+        batch: QueueBatch,
+    ) -> QueueResult {
+        let n = batch.messages.len();
+        match self.queue_job(site_id, deploy_key, env, batch) {
+            Some(rx) => executor::wait_reply(rx).unwrap_or_else(|| lost_queue(n)),
+            None => QueueResult::failed(n, shut_down(), Vec::new(), Default::default()),
+        }
+    }
+
     /// Compiles `source` for (site, deploy), reporting syntax errors with file:line:col, and
     /// returns the main module's V8 code cache. Later requests for (site, deploy) use this
     /// source (instead of the loader) and its code cache; a resident isolate is replaced.
@@ -293,6 +345,15 @@ fn failed_fn(error: WorkerError) -> FunctionResult {
         error: Some(error),
         duration: Default::default(),
     }
+}
+
+fn lost_queue(n: usize) -> QueueResult {
+    QueueResult::failed(
+        n,
+        WorkerError::new(ErrorKind::Internal, "the executor thread dropped the batch"),
+        Vec::new(),
+        Default::default(),
+    )
 }
 
 fn lost_fn() -> FunctionResult {

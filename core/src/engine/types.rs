@@ -2,6 +2,7 @@
 use crate::api::assets::AssetsFetcher;
 use crate::api::d1::D1Database;
 use crate::api::kv::KvStore;
+use crate::api::queue::QueueSender;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -152,6 +153,8 @@ pub struct Env {
     pub d1: BTreeMap<String, Arc<dyn D1Database>>,
     /// Static assets (`env.NAME` is a `Fetcher`; wrangler's `assets.binding`).
     pub assets: BTreeMap<String, Arc<dyn AssetsFetcher>>,
+    /// Queue producers (`env.NAME` is a `Queue` with `send`/`sendBatch`).
+    pub queues: BTreeMap<String, Arc<dyn QueueSender>>,
 }
 
 impl fmt::Debug for Env {
@@ -163,6 +166,7 @@ impl fmt::Debug for Env {
             .field("kv", &self.kv.keys().collect::<Vec<_>>())
             .field("d1", &self.d1.keys().collect::<Vec<_>>())
             .field("assets", &self.assets.keys().collect::<Vec<_>>())
+            .field("queues", &self.queues.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -193,6 +197,10 @@ impl Env {
     }
     pub fn assets(mut self, k: impl Into<String>, fetcher: Arc<dyn AssetsFetcher>) -> Self {
         self.assets.insert(k.into(), fetcher);
+        self
+    }
+    pub fn queue(mut self, k: impl Into<String>, sender: Arc<dyn QueueSender>) -> Self {
+        self.queues.insert(k.into(), sender);
         self
     }
 }

@@ -272,6 +272,10 @@ impl IsolateState {
             let index = self.binding_index(Binding::Assets(fetcher.clone()));
             spec.extend([k.clone(), "assets".into(), index.to_string()]);
         }
+        for (k, sender) in &env.queues {
+            let index = self.binding_index(Binding::Queue(sender.clone()));
+            spec.extend([k.clone(), "queue".into(), index.to_string()]);
+        }
         spec
     }
 
@@ -716,6 +720,16 @@ impl Worker {
             s.push_str(json_args);
             s.push_strings(&spec);
             3
+        })
+        .await
+    }
+
+    pub async fn queue(&self, env: &Env, batch: &crate::api::queue::QueueBatch) -> Completion {
+        let spec = self.state.env_spec(env);
+        self.invoke("dispatchQueue", |s| {
+            let n = crate::api::queue::push_batch(s, batch);
+            s.push_strings(&spec);
+            n + 1
         })
         .await
     }

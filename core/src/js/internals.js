@@ -254,6 +254,13 @@
     })();
   };
 
+  // What other handlers' dispatchers (queue.js) share with fetch: env, ctx, the running module
+  // and error reporting.
+  internals.buildEnv = buildEnv;
+  internals.errorFields = errorFields;
+  internals.newExecutionContext = (lifetime) => new ExecutionContext(illegalConstructor, lifetime, () => {});
+  internals.moduleNamespace = () => moduleNamespace;
+
   internals.reportRejections = (reasons) => {
     for (const reason of reasons) {
       const event = new internals.PromiseRejectionEvent("unhandledrejection", { cancelable: true, reason });

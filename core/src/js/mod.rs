@@ -21,4 +21,5 @@ pub const BOOTSTRAP: &[(&str, &str)] = &[
     ("wk:internal/kv.js", include_str!("../api/kv.js")),
     ("wk:internal/d1.js", include_str!("../api/d1.js")),
     ("wk:internal/assets.js", include_str!("../api/assets.js")),
+    ("wk:internal/queue.js", include_str!("../api/queue.js")),
 ];

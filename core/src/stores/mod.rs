@@ -3,8 +3,10 @@
 mod assets;
 mod d1;
 mod kv;
+mod queue;
 mod sqlite;
 
 pub use assets::{AssetsOptions, DirAssets, HtmlHandling, NotFoundHandling};
 pub use d1::SqliteD1;
 pub use kv::SqliteKv;
+pub use queue::{BrokerEvent, QueueBroker, QueueConsumer, SqliteQueue};

@@ -1,0 +1,487 @@
+//! Queues: producers implemented by the host (`wk_queue_vtable_t`), the embedded SQLite queue,
+//! and delivering a batch to a worker's `queue()` handler from C (`wk_execute_queue`).
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use worker_core::HostError;
+use worker_core::LogLevel;
+use worker_core::queue::{
+    QueueBatch, QueueBatchMessage, QueueContentType, QueueMessage, QueueMetrics, QueueOutcome,
+    QueueResult, QueueSender,
+};
+use worker_core::stores::SqliteQueue;
+
+use crate::completion::*;
+use crate::engine::{off_runtime, wk_engine_t};
+use crate::env::wk_env_t;
+use crate::error::*;
+use crate::response::{
+    WK_LOG_DEBUG, WK_LOG_ERROR, WK_LOG_INFO, WK_LOG_LOG, WK_LOG_WARN, wk_log_level_t,
+};
+use crate::source::{UserData, check_struct_size, wk_user_data_free_cb};
+
+/// How a queue message body is encoded (`WK_QUEUE_CONTENT_*`).
+pub type wk_queue_content_type_t = i32;
+/// UTF-8 JSON text (the default).
+pub const WK_QUEUE_CONTENT_JSON: wk_queue_content_type_t = 0;
+/// A UTF-8 string.
+pub const WK_QUEUE_CONTENT_TEXT: wk_queue_content_type_t = 1;
+/// Raw bytes (the consumer gets an ArrayBuffer).
+pub const WK_QUEUE_CONTENT_BYTES: wk_queue_content_type_t = 2;
+/// V8's structured-clone serialisation: opaque bytes only libworker reads. Keep them as they are.
+pub const WK_QUEUE_CONTENT_V8: wk_queue_content_type_t = 3;
+
+fn content_code(t: QueueContentType) -> wk_queue_content_type_t {
+    match t {
+        QueueContentType::Json => WK_QUEUE_CONTENT_JSON,
+        QueueContentType::Text => WK_QUEUE_CONTENT_TEXT,
+        QueueContentType::Bytes => WK_QUEUE_CONTENT_BYTES,
+        QueueContentType::V8 => WK_QUEUE_CONTENT_V8,
+    }
+}
+
+fn content_type(code: wk_queue_content_type_t) -> Fallible<QueueContentType> {
+    match code {
+        WK_QUEUE_CONTENT_JSON => Ok(QueueContentType::Json),
+        WK_QUEUE_CONTENT_TEXT => Ok(QueueContentType::Text),
+        WK_QUEUE_CONTENT_BYTES => Ok(QueueContentType::Bytes),
+        WK_QUEUE_CONTENT_V8 => Ok(QueueContentType::V8),
+        other => Err(invalid(format!("unknown queue content type {other}"))),
+    }
+}
+
+/// One message a worker sends, as the host's `send` callback sees it. Borrowed for the call.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct wk_queue_message_t {
+    pub body: *const u8,
+    pub body_len: usize,
+    pub content_type: wk_queue_content_type_t,
+    /// Seconds before the message may be delivered (0..43200), or -1 when the worker gave no
+    /// `delaySeconds` (the queue's own default applies).
+    pub delay_seconds: i64,
+}
+
+/// `send`: enqueue `messages[0..count]` (1 for `send()`, up to 100 for `sendBatch()`, already
+/// validated against Cloudflare's limits), all or none. Copy what you keep: the array and the
+/// bodies are borrowed for the call. Settle `completion` with `wk_completion_resolve(c, NULL,
+/// 0)`, or with JSON text `{"backlogCount":N,"backlogBytes":N,"oldestMessageTimestamp":ms}`
+/// (every field optional) to report the backlog; or reject it, and the worker's promise rejects
+/// with `Queue send failed: <your message>` (`Queue sendBatch failed: ...`).
+///
+/// Called on a libworker executor thread, which other workers share: it must not block. Settle
+/// inline, or later from any thread.
+pub type wk_queue_send_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        messages: *const wk_queue_message_t,
+        count: usize,
+        completion: *mut wk_completion_t,
+    ),
+>;
+
+/// `metrics` (optional): resolve with the backlog JSON described for `send`. NULL reports zeros.
+pub type wk_queue_metrics_cb =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, completion: *mut wk_completion_t)>;
+
+/// A queue producer the host implements (`env.NAME.send` / `sendBatch` / `metrics`). Set
+/// `struct_size = sizeof(wk_queue_vtable_t)`; later ABI versions only add fields at the end.
+/// `send` is required, `metrics` optional.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct wk_queue_vtable_t {
+    pub struct_size: u32,
+    pub send: wk_queue_send_cb,
+    pub metrics: wk_queue_metrics_cb,
+}
+
+/// A `QueueSender` over the host's vtable.
+struct CQueue {
+    vtable: wk_queue_vtable_t,
+    user_data: UserData,
+}
+
+fn parse_metrics(got: Completed) -> Result<QueueMetrics, HostError> {
+    let json = match got {
+        Completed::Null => return Ok(QueueMetrics::default()),
+        Completed::Bytes(b) if b.is_empty() => return Ok(QueueMetrics::default()),
+        Completed::Bytes(b) => b,
+        _ => {
+            return Err(HostError::new(
+                "the host's queue must resolve with JSON text",
+            ));
+        }
+    };
+    let v: Value = serde_json::from_slice(&json)
+        .map_err(|e| HostError::new(format!("the host's queue metrics are not JSON: {e}")))?;
+    let n = |k: &str| v.get(k).and_then(Value::as_u64);
+    Ok(QueueMetrics {
+        backlog_count: n("backlogCount").unwrap_or(0),
+        backlog_bytes: n("backlogBytes").unwrap_or(0),
+        oldest_message_timestamp_ms: n("oldestMessageTimestamp"),
+    })
+}
+
+#[async_trait]
+impl QueueSender for CQueue {
+    async fn send(&self, messages: Vec<QueueMessage>) -> Result<QueueMetrics, HostError> {
+        let (c, rx) = completion_pair();
+        // A block, so the raw pointers are gone before the await.
+        {
+            let c_messages: Vec<wk_queue_message_t> = messages
+                .iter()
+                .map(|m| wk_queue_message_t {
+                    body: m.body.as_ptr(),
+                    body_len: m.body.len(),
+                    content_type: content_code(m.content_type),
+                    delay_seconds: m.delay_seconds.map_or(-1, i64::from),
+                })
+                .collect();
+            let send = self.vtable.send.expect("validated");
+            // SAFETY: the host's callback with its own user_data; the array and every body it
+            // points to (owned by `messages`) are valid for the call.
+            unsafe { send(self.user_data.ptr, c_messages.as_ptr(), c_messages.len(), c) };
+        }
+        drop(messages);
+        parse_metrics(rx.await.map_err(HostError::from)?)
+    }
+
+    async fn metrics(&self) -> Result<QueueMetrics, HostError> {
+        let Some(metrics) = self.vtable.metrics else {
+            return Ok(QueueMetrics::default());
+        };
+        let (c, rx) = completion_pair();
+        // SAFETY: the host's callback with its own user_data.
+        unsafe { metrics(self.user_data.ptr, c) };
+        parse_metrics(rx.await.map_err(HostError::from)?)
+    }
+}
+
+fn add_queue(
+    env: *mut wk_env_t,
+    name: *const c_char,
+    name_len: usize,
+    sender: Arc<dyn QueueSender>,
+) -> Fallible<()> {
+    let e = handle_mut(env, "env")?;
+    let name = text(name, name_len, "name")?;
+    if name.is_empty() {
+        return Err(invalid("name is empty"));
+    }
+    Arc::make_mut(&mut e.env)
+        .queues
+        .insert(name.to_string(), sender);
+    Ok(())
+}
+
+/// Binds the queue producer `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker) to the
+/// host's queue. The vtable is copied. `user_data` is passed to every callback, from libworker's
+/// executor threads, so it must be usable from any thread; `user_data_free` (may be NULL) is
+/// called exactly once when no env or worker uses the queue any more (possibly on one of
+/// libworker's threads), or before this function returns if it fails. Adding a name again
+/// replaces the binding. Any thread, one at a time per env.
+///
+/// Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, an empty or invalid UTF-8 name, a bad
+/// `struct_size` or a NULL `send`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_env_add_queue(
+    env: *mut wk_env_t,
+    name: *const c_char,
+    name_len: usize,
+    vtable: *const wk_queue_vtable_t,
+    user_data: *mut c_void,
+    user_data_free: wk_user_data_free_cb,
+    err: *mut *mut wk_error_t,
+) -> wk_status_t {
+    let user_data = UserData::new(user_data, user_data_free);
+    ffi_call(err, move || {
+        if vtable.is_null() {
+            return Err(invalid("vtable is NULL"));
+        }
+        // SAFETY: a non-NULL vtable points to a readable struct of at least `struct_size` bytes
+        // (API contract); read the size field alone first.
+        let size = unsafe { std::ptr::addr_of!((*vtable).struct_size).read() };
+        check_struct_size(size, size_of::<wk_queue_vtable_t>(), "wk_queue_vtable_t")?;
+        // SAFETY: checked above that the struct is at least as large as ours.
+        let vtable = unsafe { *vtable };
+        if vtable.send.is_none() {
+            return Err(invalid("wk_queue_vtable_t.send is NULL"));
+        }
+        add_queue(env, name, name_len, Arc::new(CQueue { vtable, user_data }))
+    })
+}
+
+/// Binds the queue producer `name` to libworker's embedded queue: a SQLite file at `path` (UTF-8
+/// `path[0..path_len]`, created with its directory if missing) whose messages survive restarts.
+/// Every env, engine and broker in the process that opens the same file shares it, so a worker
+/// consuming that file through libworker's Rust `QueueBroker` sees the messages at once. Any
+/// thread, one at a time per env.
+///
+/// Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or invalid UTF-8; `WK_E_INTERNAL` if the
+/// file cannot be opened or created (the message names it and why).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_env_add_queue_default(
+    env: *mut wk_env_t,
+    name: *const c_char,
+    name_len: usize,
+    path: *const c_char,
+    path_len: usize,
+    err: *mut *mut wk_error_t,
+) -> wk_status_t {
+    ffi_call(err, || {
+        let path = text(path, path_len, "path")?;
+        let queue =
+            SqliteQueue::open(path).map_err(|e| wk_error_t::new(WK_E_INTERNAL, "internal", e))?;
+        add_queue(env, name, name_len, Arc::new(queue))
+    })
+}
+
+/// A batch of messages to deliver to a worker's `queue()` handler. Owned by the caller
+/// (`wk_queue_batch_free`); build it from one thread at a time. `wk_execute_queue` copies it.
+pub struct wk_queue_batch_t {
+    batch: QueueBatch,
+}
+
+/// Creates an empty batch for the queue named `queue` (UTF-8; the worker's `batch.queue`).
+/// `*out_batch` is owned by the caller. Any thread.
+///
+/// Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or invalid UTF-8.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_batch_new(
+    queue: *const c_char,
+    queue_len: usize,
+    out_batch: *mut *mut wk_queue_batch_t,
+    err: *mut *mut wk_error_t,
+) -> wk_status_t {
+    ffi_call(err, || {
+        let o = out(out_batch, "out_batch", std::ptr::null_mut())?;
+        let queue = text(queue, queue_len, "queue")?;
+        *o = Box::into_raw(Box::new(wk_queue_batch_t {
+            batch: QueueBatch {
+                queue: queue.to_string(),
+                ..QueueBatch::default()
+            },
+        }));
+        Ok(())
+    })
+}
+
+/// Frees a batch. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_batch_free(batch: *mut wk_queue_batch_t) {
+    ffi_value((), || {
+        if !batch.is_null() {
+            // SAFETY: a non-NULL batch came from `wk_queue_batch_new` and is freed only once.
+            drop(unsafe { Box::from_raw(batch) });
+        }
+    })
+}
+
+/// Appends a message: its `id` (UTF-8, stable across redeliveries), `timestamp_ms` (when it was
+/// sent, ms since the UNIX epoch), body `body[0..body_len]` (copied; NULL allowed when the length
+/// is 0) encoded as `content_type`, and `attempts` (1 on the first delivery).
+///
+/// Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, invalid UTF-8, an unknown content type, or
+/// `attempts` 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_batch_add(
+    batch: *mut wk_queue_batch_t,
+    id: *const c_char,
+    id_len: usize,
+    timestamp_ms: u64,
+    body: *const u8,
+    body_len: usize,
+    content_type: wk_queue_content_type_t,
+    attempts: u32,
+    err: *mut *mut wk_error_t,
+) -> wk_status_t {
+    ffi_call(err, || {
+        let b = handle_mut(batch, "batch")?;
+        let id = text(id, id_len, "id")?;
+        let body = bytes(body, body_len, "body")?;
+        let content_type = self::content_type(content_type)?;
+        if attempts == 0 {
+            return Err(invalid("attempts starts at 1"));
+        }
+        b.batch.messages.push(QueueBatchMessage {
+            id: id.to_string(),
+            timestamp_ms,
+            body: body.to_vec(),
+            content_type,
+            attempts,
+        });
+        Ok(())
+    })
+}
+
+/// What to do with one delivered message (`WK_QUEUE_*`).
+pub type wk_queue_outcome_t = i32;
+/// The message is done: delete it.
+pub const WK_QUEUE_ACK: wk_queue_outcome_t = 1;
+/// Deliver the message again (see `delay_seconds` of `wk_queue_result_outcome`).
+pub const WK_QUEUE_RETRY: wk_queue_outcome_t = 2;
+
+/// The outcome of `wk_execute_queue`: one decision per message, in the batch's order, and the
+/// handler's console logs. Owned by the caller (`wk_queue_result_free`). Accessors may be
+/// called from any thread; pointers they return live until `wk_queue_result_free`.
+pub struct wk_queue_result_t {
+    outcomes: Vec<QueueOutcome>,
+    logs: Vec<(wk_log_level_t, Vec<u8>)>,
+}
+
+impl wk_queue_result_t {
+    fn new(r: &QueueResult) -> Box<wk_queue_result_t> {
+        let logs = r
+            .logs
+            .iter()
+            .map(|l| {
+                let level = match l.level {
+                    LogLevel::Debug => WK_LOG_DEBUG,
+                    LogLevel::Log => WK_LOG_LOG,
+                    LogLevel::Info => WK_LOG_INFO,
+                    LogLevel::Warn => WK_LOG_WARN,
+                    LogLevel::Error => WK_LOG_ERROR,
+                };
+                let mut text = l.message.as_bytes().to_vec();
+                text.push(0);
+                (level, text)
+            })
+            .collect();
+        Box::new(wk_queue_result_t {
+            outcomes: r.outcomes.clone(),
+            logs,
+        })
+    }
+}
+
+/// Delivers `batch` to worker (site, deploy)'s `queue(batch, env, ctx)` handler (or its `queue`
+/// event listeners), in the same isolate as its fetch requests, and waits until the handler and
+/// its `waitUntil` work are done. Arguments are as for `wk_execute` and borrowed for the call.
+///
+/// Returns `WK_OK` when the handler succeeded. When it threw, rejected, had a `waitUntil` promise
+/// reject, or could not run (script error, limit, missing handler: `Handler does not export a
+/// queue() function.`), it returns that status (`WK_E_EXCEPTION`, ...) and fills `*err`, AND
+/// still stores the result: messages the handler acked stay acked, the rest are retried. So
+/// `*out_result` is set (owned by the caller) except for `WK_E_INVALID_ARGUMENT` and
+/// `WK_E_PANIC`. Blocks; any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_execute_queue(
+    engine: *const wk_engine_t,
+    site: *const c_char,
+    site_len: usize,
+    deploy: *const c_char,
+    deploy_len: usize,
+    env: *const wk_env_t,
+    batch: *const wk_queue_batch_t,
+    out_result: *mut *mut wk_queue_result_t,
+    err: *mut *mut wk_error_t,
+) -> wk_status_t {
+    ffi_call(err, || {
+        let o = out(out_result, "out_result", std::ptr::null_mut())?;
+        let e = handle(engine, "engine")?;
+        let site = text(site, site_len, "site")?;
+        let deploy = text(deploy, deploy_len, "deploy")?;
+        let env = if env.is_null() {
+            Arc::new(worker_core::Env::new())
+        } else {
+            handle(env, "env")?.env.clone()
+        };
+        let batch = handle(batch, "batch")?.batch.clone();
+        let engine = e.engine();
+        let r = off_runtime(|| engine.queue_blocking(site, deploy, env, batch));
+        *o = Box::into_raw(wk_queue_result_t::new(&r));
+        match &r.error {
+            None => Ok(()),
+            Some(we) => Err(wk_error_t::from_worker(we)),
+        }
+    })
+}
+
+/// Frees a result. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_result_free(result: *mut wk_queue_result_t) {
+    ffi_value((), || {
+        if !result.is_null() {
+            // SAFETY: a non-NULL result came from `wk_execute_queue` and is freed only once.
+            drop(unsafe { Box::from_raw(result) });
+        }
+    })
+}
+
+/// Number of outcomes (the batch's message count). 0 for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_result_count(result: *const wk_queue_result_t) -> usize {
+    ffi_value(0, || {
+        handle(result, "result").map_or(0, |r| r.outcomes.len())
+    })
+}
+
+/// The outcome of message `index` (`WK_QUEUE_ACK` or `WK_QUEUE_RETRY`), or 0 for a NULL result or
+/// an index out of range. For a retry, `*delay_seconds` (may be NULL) gets the delay the worker
+/// asked for with `retry({delaySeconds})` / `retryAll(...)`, or -1 when it gave none (use the
+/// consumer's retry delay); it is 0 for an ack.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_result_outcome(
+    result: *const wk_queue_result_t,
+    index: usize,
+    delay_seconds: *mut i64,
+) -> wk_queue_outcome_t {
+    ffi_value(0, || {
+        let Some(o) = handle(result, "result")
+            .ok()
+            .and_then(|r| r.outcomes.get(index))
+        else {
+            return 0;
+        };
+        let (code, delay) = match o {
+            QueueOutcome::Ack => (WK_QUEUE_ACK, 0),
+            QueueOutcome::Retry { delay_seconds } => {
+                (WK_QUEUE_RETRY, delay_seconds.map_or(-1, i64::from))
+            }
+        };
+        if let Some(p) = opt_out(delay_seconds) {
+            *p = delay;
+        }
+        code
+    })
+}
+
+/// Number of console log entries the handler wrote. 0 for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_result_log_count(result: *const wk_queue_result_t) -> usize {
+    ffi_value(0, || handle(result, "result").map_or(0, |r| r.logs.len()))
+}
+
+/// Log entry `index`, oldest first: its level (`WK_LOG_*`) and message (UTF-8, NUL-terminated,
+/// length excludes the NUL). Any out-parameter may be NULL if not wanted.
+///
+/// Errors: `WK_E_INVALID_ARGUMENT` if `result` is NULL; `WK_E_NOT_FOUND` if `index` is out of
+/// range.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_result_log_at(
+    result: *const wk_queue_result_t,
+    index: usize,
+    level: *mut wk_log_level_t,
+    message: *mut *const c_char,
+    message_len: *mut usize,
+) -> wk_status_t {
+    ffi_status(|| {
+        let r = handle(result, "result")?;
+        let (lv, msg) = r
+            .logs
+            .get(index)
+            .ok_or_else(|| wk_error_t::new(WK_E_NOT_FOUND, "notFound", "log index out of range"))?;
+        if let Some(p) = opt_out(level) {
+            *p = *lv;
+        }
+        if let Some(p) = opt_out(message) {
+            *p = msg.as_ptr().cast();
+        }
+        if let Some(p) = opt_out(message_len) {
+            *p = msg.len() - 1;
+        }
+        Ok(())
+    })
+}

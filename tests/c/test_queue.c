@@ -1,0 +1,355 @@
+/*
+ * Queues through the C ABI (strict C99 + pthreads, run under AddressSanitizer or valgrind):
+ * producers implemented in C that answer inline, from another thread after the callback
+ * returned, and by failing; the embedded SQLite queue; and batches delivered from C to a
+ * worker's queue() handler with the per-message outcomes read back.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                                    \
+    do {                                                                               \
+        if (cond) {                                                                    \
+            passed++;                                                                  \
+        } else {                                                                       \
+            failed++;                                                                  \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                              \
+    } while (0)
+
+#define S(lit) lit, (sizeof lit - 1)
+
+static int contains(const char *haystack, const char *needle) {
+    return haystack != NULL && strstr(haystack, needle) != NULL;
+}
+
+static const char WORKER[] =
+    "let seen = [];\n"
+    "export default {\n"
+    "  async fetch(req, env) {\n"
+    "    const out = {};\n"
+    "    out.inline = (await env.INLINE.send({ n: 1 })).metadata.metrics;\n"
+    "    await env.INLINE.send('t', { contentType: 'text', delaySeconds: 3 });\n"
+    "    await env.INLINE.send({ m: new Map([[1, 'x']]) }, { contentType: 'v8' });\n"
+    "    out.later = (await env.LATER.sendBatch([{ body: 'a', contentType: 'text' },\n"
+    "                                            { body: new Uint8Array([7]), contentType: 'bytes' }])\n"
+    "                ).metadata.metrics;\n"
+    "    try { await env.BROKEN.send(1); out.broken = 'resolved'; }\n"
+    "    catch (e) { out.broken = `${e.name}: ${e.message}`; }\n"
+    "    await env.LOCAL.send('kept');\n"
+    "    out.local = await env.LOCAL.metrics();\n"
+    "    out.seen = seen;\n"
+    "    return Response.json(out);\n"
+    "  },\n"
+    "  async queue(batch, env, ctx) {\n"
+    "    for (const m of batch.messages) {\n"
+    "      const body = m.body instanceof ArrayBuffer ? [...new Uint8Array(m.body)]\n"
+    "                 : m.body && m.body.m instanceof Map ? m.body.m.get(1) : m.body;\n"
+    "      seen.push(`${batch.queue}:${m.id}:${JSON.stringify(body)}:${m.attempts}`);\n"
+    "      console.log(`got ${m.id} at ${m.timestamp.getTime()}`);\n"
+    "      if (m.id === 'a') m.ack();\n"
+    "      if (m.id === 'b') m.retry({ delaySeconds: 7 });\n"
+    "    }\n"
+    "    if (batch.queue === 'explode') throw new RangeError('consumer gave up');\n"
+    "  },\n"
+    "};\n";
+
+static wk_status_t load(void *user_data, const char *site, size_t site_len, const char *deploy,
+                        size_t deploy_len, wk_source_t *out) {
+    (void)user_data;
+    (void)site;
+    (void)site_len;
+    (void)deploy;
+    (void)deploy_len;
+    if (wk_source_add_module(out, S("queue.js"), WK_MODULE_ESM, (const uint8_t *)WORKER,
+                             sizeof WORKER - 1, NULL) != WK_OK)
+        return WK_E_INTERNAL;
+    return wk_source_set_main(out, S("queue.js"), NULL);
+}
+
+/* ---- A queue producer in C ---- */
+
+#define MAX_SENT 16
+
+struct sent_message {
+    uint8_t body[64];
+    size_t len;
+    wk_queue_content_type_t type;
+    int64_t delay;
+};
+
+struct queue_store {
+    pthread_mutex_t lock;
+    struct sent_message sent[MAX_SENT];
+    size_t count;
+};
+
+enum queue_mode { Q_INLINE, Q_LATER, Q_FAIL };
+
+struct queue_handle {
+    struct queue_store *store;
+    enum queue_mode mode;
+    int *freed;
+};
+
+static int queues_freed;
+static int threads_running;
+
+/* Copies the messages (they are borrowed for the call) and returns the backlog as JSON. */
+static void record(struct queue_store *store, const wk_queue_message_t *messages, size_t count,
+                   char *json, size_t json_size) {
+    size_t i;
+    pthread_mutex_lock(&store->lock);
+    for (i = 0; i < count && store->count < MAX_SENT; i++) {
+        struct sent_message *m = &store->sent[store->count++];
+        m->len = messages[i].body_len < sizeof m->body ? messages[i].body_len : sizeof m->body;
+        if (m->len > 0) memcpy(m->body, messages[i].body, m->len);
+        m->type = messages[i].content_type;
+        m->delay = messages[i].delay_seconds;
+    }
+    snprintf(json, json_size, "{\"backlogCount\":%u,\"backlogBytes\":%u}",
+             (unsigned)store->count, (unsigned)(store->count * 10));
+    pthread_mutex_unlock(&store->lock);
+}
+
+struct later {
+    wk_completion_t *completion;
+    char json[128];
+};
+
+static void *answer_later(void *arg) {
+    struct later *l = (struct later *)arg;
+    struct timespec pause = {0, 5 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    wk_completion_resolve(l->completion, (const uint8_t *)l->json, strlen(l->json));
+    free(l);
+    __atomic_fetch_sub(&threads_running, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void queue_send(void *user_data, const wk_queue_message_t *messages, size_t count,
+                       wk_completion_t *completion) {
+    struct queue_handle *h = (struct queue_handle *)user_data;
+    char json[128];
+    pthread_t thread;
+    struct later *l;
+    if (h->mode == Q_FAIL) {
+        wk_completion_reject(completion, S("queue is full"));
+        return;
+    }
+    record(h->store, messages, count, json, sizeof json);
+    if (h->mode == Q_INLINE) {
+        wk_completion_resolve(completion, (const uint8_t *)json, strlen(json));
+        return;
+    }
+    /* Answer from another thread after this callback has returned. */
+    l = (struct later *)calloc(1, sizeof *l);
+    l->completion = completion;
+    memcpy(l->json, json, sizeof json);
+    __atomic_fetch_add(&threads_running, 1, __ATOMIC_SEQ_CST);
+    if (pthread_create(&thread, NULL, answer_later, l) != 0) {
+        __atomic_fetch_sub(&threads_running, 1, __ATOMIC_SEQ_CST);
+        wk_completion_reject(completion, S("no thread"));
+        free(l);
+        return;
+    }
+    pthread_detach(thread);
+}
+
+static void queue_handle_free(void *user_data) {
+    struct queue_handle *h = (struct queue_handle *)user_data;
+    (*h->freed)++;
+    free(h);
+}
+
+static wk_status_t add_queue(wk_env_t *env, const char *name, struct queue_store *store,
+                             enum queue_mode mode) {
+    wk_queue_vtable_t vt;
+    struct queue_handle *h = (struct queue_handle *)calloc(1, sizeof *h);
+    h->store = store;
+    h->mode = mode;
+    h->freed = &queues_freed;
+    memset(&vt, 0, sizeof vt);
+    vt.struct_size = sizeof vt;
+    vt.send = queue_send;
+    return wk_env_add_queue(env, name, strlen(name), &vt, h, queue_handle_free, NULL);
+}
+
+static wk_request_t *make_request(void) {
+    wk_request_t *req = NULL;
+    wk_request_new(S("GET"), S("https://example.com/"), &req, NULL);
+    return req;
+}
+
+static void test_producers(wk_engine_t *engine, wk_env_t *env, struct queue_store *store) {
+    wk_request_t *req = make_request();
+    wk_response_t *resp = NULL;
+    wk_error_t *err = NULL;
+    const uint8_t *body;
+    size_t len;
+    const char *want =
+        "{\"inline\":{\"backlogCount\":1,\"backlogBytes\":10},"
+        "\"later\":{\"backlogCount\":5,\"backlogBytes\":50},"
+        "\"broken\":\"Error: Queue send failed: queue is full\","
+        "\"local\":{\"backlogCount\":1,\"backlogBytes\":6,";
+
+    CHECK(wk_execute(engine, S("q"), S("v1"), env, req, &resp, &err) == WK_OK);
+    CHECK(err == NULL);
+    CHECK(wk_response_body(resp, &body, &len) == WK_OK);
+    CHECK(len > strlen(want) && memcmp(body, want, strlen(want)) == 0);
+    if (len <= strlen(want) || memcmp(body, want, strlen(want)) != 0)
+        fprintf(stderr, "producer body: %.*s\n", (int)len, (const char *)body);
+    wk_response_free(resp);
+    wk_request_free(req);
+
+    pthread_mutex_lock(&store->lock);
+    CHECK(store->count == 5);
+    CHECK(store->sent[0].type == WK_QUEUE_CONTENT_JSON && store->sent[0].len == 7 &&
+          memcmp(store->sent[0].body, "{\"n\":1}", 7) == 0 && store->sent[0].delay == -1);
+    CHECK(store->sent[1].type == WK_QUEUE_CONTENT_TEXT && store->sent[1].delay == 3);
+    CHECK(store->sent[2].type == WK_QUEUE_CONTENT_V8 && store->sent[2].len > 0);
+    CHECK(store->sent[3].type == WK_QUEUE_CONTENT_TEXT && store->sent[3].len == 1);
+    CHECK(store->sent[4].type == WK_QUEUE_CONTENT_BYTES && store->sent[4].len == 1 &&
+          store->sent[4].body[0] == 7);
+    pthread_mutex_unlock(&store->lock);
+}
+
+static void test_delivery(wk_engine_t *engine, wk_env_t *env, struct queue_store *store) {
+    wk_queue_batch_t *batch = NULL;
+    wk_queue_result_t *result = NULL;
+    wk_error_t *err = NULL;
+    int64_t delay = 99;
+    wk_log_level_t level = -1;
+    const char *msg = NULL;
+    size_t msg_len = 0;
+
+    CHECK(wk_queue_batch_new(S("jobs"), &batch, NULL) == WK_OK);
+    CHECK(wk_queue_batch_add(batch, S("a"), 1000, (const uint8_t *)"{\"k\":1}", 7,
+                             WK_QUEUE_CONTENT_JSON, 1, NULL) == WK_OK);
+    CHECK(wk_queue_batch_add(batch, S("b"), 2000, (const uint8_t *)"hi", 2,
+                             WK_QUEUE_CONTENT_TEXT, 2, NULL) == WK_OK);
+    /* The v8 bytes the worker sent through INLINE come back as the original value. */
+    pthread_mutex_lock(&store->lock);
+    CHECK(wk_queue_batch_add(batch, S("c"), 3000, store->sent[2].body, store->sent[2].len,
+                             WK_QUEUE_CONTENT_V8, 1, NULL) == WK_OK);
+    pthread_mutex_unlock(&store->lock);
+    CHECK(wk_queue_batch_add(batch, S("d"), 4000, NULL, 0, 42, 1, &err) ==
+          WK_E_INVALID_ARGUMENT);
+    CHECK(contains(wk_error_message(err), "unknown queue content type 42"));
+    wk_error_free(err);
+    err = NULL;
+
+    CHECK(wk_execute_queue(engine, S("q"), S("v1"), env, batch, &result, &err) == WK_OK);
+    CHECK(err == NULL);
+    CHECK(wk_queue_result_count(result) == 3);
+    CHECK(wk_queue_result_outcome(result, 0, &delay) == WK_QUEUE_ACK && delay == 0);
+    CHECK(wk_queue_result_outcome(result, 1, &delay) == WK_QUEUE_RETRY && delay == 7);
+    /* Neither acked nor retried, by a handler that returned: acked. */
+    CHECK(wk_queue_result_outcome(result, 2, NULL) == WK_QUEUE_ACK);
+    CHECK(wk_queue_result_outcome(result, 3, NULL) == 0);
+    CHECK(wk_queue_result_log_count(result) == 3);
+    CHECK(wk_queue_result_log_at(result, 1, &level, &msg, &msg_len) == WK_OK);
+    CHECK(level == WK_LOG_LOG && msg != NULL && strcmp(msg, "got b at 2000") == 0 &&
+          msg_len == strlen(msg));
+    CHECK(wk_queue_result_log_at(result, 3, NULL, NULL, NULL) == WK_E_NOT_FOUND);
+    wk_queue_result_free(result);
+    result = NULL;
+    wk_queue_batch_free(batch);
+
+    /* A handler that throws: the error comes back, explicit acks stay, the rest are retried. */
+    CHECK(wk_queue_batch_new(S("explode"), &batch, NULL) == WK_OK);
+    CHECK(wk_queue_batch_add(batch, S("a"), 1, (const uint8_t *)"1", 1, WK_QUEUE_CONTENT_JSON,
+                             1, NULL) == WK_OK);
+    CHECK(wk_queue_batch_add(batch, S("z"), 1, (const uint8_t *)"2", 1, WK_QUEUE_CONTENT_JSON,
+                             1, NULL) == WK_OK);
+    CHECK(wk_execute_queue(engine, S("q"), S("v1"), env, batch, &result, &err) ==
+          WK_E_EXCEPTION);
+    CHECK(err != NULL && strcmp(wk_error_message(err), "consumer gave up") == 0);
+    CHECK(err != NULL && strcmp(wk_error_name(err), "RangeError") == 0);
+    CHECK(result != NULL && wk_queue_result_count(result) == 2);
+    CHECK(wk_queue_result_outcome(result, 0, &delay) == WK_QUEUE_ACK);
+    CHECK(wk_queue_result_outcome(result, 1, &delay) == WK_QUEUE_RETRY && delay == -1);
+    wk_error_free(err);
+    wk_queue_result_free(result);
+    wk_queue_batch_free(batch);
+}
+
+static void test_bad_inputs(wk_env_t *env) {
+    wk_queue_vtable_t vt;
+    wk_error_t *err = NULL;
+    wk_queue_batch_t *batch = NULL;
+    memset(&vt, 0, sizeof vt);
+    vt.struct_size = sizeof vt;
+    CHECK(wk_env_add_queue(env, S("BAD"), &vt, calloc(1, 1), free, &err) ==
+          WK_E_INVALID_ARGUMENT);
+    CHECK(contains(wk_error_message(err), "wk_queue_vtable_t.send is NULL"));
+    wk_error_free(err);
+    err = NULL;
+    vt.send = queue_send;
+    vt.struct_size = 4;
+    CHECK(wk_env_add_queue(env, S("BAD"), &vt, NULL, NULL, NULL) == WK_E_INVALID_ARGUMENT);
+    CHECK(wk_queue_batch_new(NULL, 3, &batch, NULL) == WK_E_INVALID_ARGUMENT && batch == NULL);
+    CHECK(wk_execute_queue(NULL, S("q"), S("v1"), NULL, NULL, NULL, NULL) ==
+          WK_E_INVALID_ARGUMENT);
+    CHECK(wk_queue_result_count(NULL) == 0);
+    CHECK(wk_queue_result_outcome(NULL, 0, NULL) == 0);
+    wk_queue_batch_free(NULL);
+    wk_queue_result_free(NULL);
+}
+
+int main(void) {
+    static struct queue_store store;
+    wk_engine_options_t opts;
+    wk_source_loader_vtable_t vt;
+    wk_engine_t *engine = NULL;
+    wk_env_t *env = NULL;
+    wk_error_t *err = NULL;
+    char path[128];
+    struct timespec pause = {0, 5 * 1000 * 1000};
+
+    memset(&store, 0, sizeof store);
+    pthread_mutex_init(&store.lock, NULL);
+    wk_engine_options_init(&opts);
+    opts.pool_size = 1;
+    opts.warm_isolates = 1;
+    memset(&vt, 0, sizeof vt);
+    vt.struct_size = sizeof vt;
+    vt.load = load;
+    if (wk_engine_new(&opts, &vt, NULL, NULL, &engine, &err) != WK_OK) {
+        fprintf(stderr, "wk_engine_new: %s\n", wk_error_message(err));
+        wk_error_free(err);
+        return 1;
+    }
+
+    CHECK(wk_env_new(&env, NULL) == WK_OK);
+    CHECK(add_queue(env, "INLINE", &store, Q_INLINE) == WK_OK);
+    CHECK(add_queue(env, "LATER", &store, Q_LATER) == WK_OK);
+    CHECK(add_queue(env, "BROKEN", &store, Q_FAIL) == WK_OK);
+    snprintf(path, sizeof path, "/tmp/wk-c-queue-%d/local.sqlite", (int)getpid());
+    CHECK(wk_env_add_queue_default(env, S("LOCAL"), path, strlen(path), NULL) == WK_OK);
+    test_bad_inputs(env);
+
+    test_producers(engine, env, &store);
+    test_delivery(engine, env, &store);
+
+    wk_env_free(env);
+    CHECK(wk_engine_shutdown(engine, NULL) == WK_OK);
+    wk_engine_free(engine);
+    /* The senders are freed once the worker that saw them is gone (BAD's on refusal). */
+    CHECK(queues_freed == 3);
+    while (__atomic_load_n(&threads_running, __ATOMIC_SEQ_CST) > 0) nanosleep(&pause, NULL);
+    pthread_mutex_destroy(&store.lock);
+    unlink(path);
+
+    printf("c queue: %d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
