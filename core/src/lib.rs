@@ -6,6 +6,7 @@ mod js;
 pub mod stores;
 pub mod v8;
 
+pub use api::cache;
 pub use api::host::HostError;
 pub use api::kv;
 

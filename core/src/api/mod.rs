@@ -2,6 +2,7 @@
 //!
 //! Ops are the only way JavaScript reaches Rust. They are numbered by their position in the
 //! list below when the startup snapshot is built, so the list is the whole native surface.
+pub mod cache;
 mod clone;
 mod console;
 mod crypto;
@@ -72,6 +73,10 @@ ops! {
     op_kv_put => kv::op_kv_put,
     op_kv_delete => kv::op_kv_delete,
     op_kv_list => kv::op_kv_list,
+    // Cache API
+    op_cache_match => cache::op_cache_match,
+    op_cache_put => cache::op_cache_put,
+    op_cache_delete => cache::op_cache_delete,
 }
 
 fn dispatch(data: *mut c_void, scope: &mut Scope, op: u32, argc: i32) {

@@ -1,4 +1,5 @@
 //! The engine's public data types: configuration, worker sources, env, requests and results.
+use crate::api::cache::CacheStore;
 use crate::api::kv::KvStore;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -146,6 +147,9 @@ pub struct Env {
     pub json: BTreeMap<String, serde_json::Value>,
     /// KV namespaces (`env.NAME` is a `KVNamespace`).
     pub kv: BTreeMap<String, Arc<dyn KvStore>>,
+    /// The store behind the global `caches` (Cache API). `None`: the engine's in-memory default,
+    /// shared by every request of the same worker site.
+    pub cache: Option<Arc<dyn CacheStore>>,
 }
 
 impl fmt::Debug for Env {
@@ -155,6 +159,7 @@ impl fmt::Debug for Env {
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .field("json", &self.json)
             .field("kv", &self.kv.keys().collect::<Vec<_>>())
+            .field("cache", &self.cache.is_some())
             .finish()
     }
 }
@@ -177,6 +182,12 @@ impl Env {
     }
     pub fn kv(mut self, k: impl Into<String>, store: Arc<dyn KvStore>) -> Self {
         self.kv.insert(k.into(), store);
+        self
+    }
+    /// Serves `caches.default` and `caches.open(name)` from `store` instead of the engine's
+    /// in-memory default.
+    pub fn cache(mut self, store: Arc<dyn CacheStore>) -> Self {
+        self.cache = Some(store);
         self
     }
 }

@@ -19,4 +19,5 @@ pub const BOOTSTRAP: &[(&str, &str)] = &[
     ("wk:internal/crypto.js", include_str!("../api/crypto.js")),
     ("wk:internal/internals.js", include_str!("internals.js")),
     ("wk:internal/kv.js", include_str!("../api/kv.js")),
+    ("wk:internal/cache.js", include_str!("../api/cache.js")),
 ];
