@@ -15,6 +15,7 @@ use std::sync::{LazyLock, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
+use worker_core::cache::CachedResponse;
 use worker_core::kv::KvEntry;
 
 use crate::error::*;
@@ -28,6 +29,8 @@ pub enum Completed {
     Null,
     /// `wk_completion_resolve_kv`: a KV value with its metadata and expiry.
     Kv(KvEntry),
+    /// `wk_completion_resolve_cache`: a Cache API entry.
+    Cache(CachedResponse),
 }
 
 /// What a completion carries: the resolved value, or the rejection message.
@@ -260,9 +263,9 @@ pub unsafe extern "C" fn wk_completion_new(
 
 /// Blocks until the completion behind `waiter` is settled. On resolve: `WK_OK`, `*out_data`
 /// gets a copy of the bytes (followed by a NUL not counted in `*out_len`; free with
-/// `wk_bytes_free`); the value's bytes for `wk_completion_resolve_kv`, and NULL with length 0
-/// for `wk_completion_resolve_null`. On reject or drop: `WK_E_REJECTED` with the message in `*err`, and
-/// `*out_data` is NULL. Call at most once per waiter, from a thread that is not a libworker
+/// `wk_bytes_free`); the value's bytes for `wk_completion_resolve_kv`, NULL with length 0
+/// for `wk_completion_resolve_null`, the body for `wk_completion_resolve_cache`. On reject or
+/// drop: `WK_E_REJECTED` with the message in `*err`, and `*out_data` is NULL. Call at most once per waiter, from a thread that is not a libworker
 /// callback thread.
 ///
 /// Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or a second wait; `WK_E_REJECTED`.
@@ -282,7 +285,11 @@ pub unsafe extern "C" fn wk_completion_wait(
                 .ok_or_else(|| invalid("wk_completion_wait was already called on this waiter"))?;
         match rx.wait() {
             Ok(Completed::Null) => Ok(()),
-            Ok(Completed::Bytes(data) | Completed::Kv(KvEntry { value: data, .. })) => {
+            Ok(
+                Completed::Bytes(data)
+                | Completed::Kv(KvEntry { value: data, .. })
+                | Completed::Cache(CachedResponse { body: data, .. }),
+            ) => {
                 *od = alloc_out(&data);
                 *ol = data.len();
                 Ok(())

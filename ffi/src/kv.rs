@@ -135,6 +135,11 @@ impl KvStore for CKv {
                 ..KvEntry::default()
             }),
             Completed::Kv(entry) => Some(entry),
+            Completed::Cache(_) => {
+                return Err(HostError::new(
+                    "the host's KV get resolved with a cache entry",
+                ));
+            }
         })
     }
 

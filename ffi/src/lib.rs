@@ -25,9 +25,12 @@ mod engine;
 mod env;
 mod error;
 mod kv;
+// After kv: its items use the completion and env types declared above.
+mod cache;
 mod response;
 mod source;
 
+pub use cache::*;
 pub use completion::*;
 pub use engine::*;
 pub use env::*;

@@ -310,6 +310,17 @@ fn c_abi_tests_run_clean() {
 }
 
 #[test]
+fn c_cache_tests_run_clean() {
+    let checker = checker();
+    let exe = build_c(&repo().join("tests/c/test_cache.c"), "test_cache", checker);
+    let out = run_checked(&exe, checker);
+    assert!(
+        out.contains("c cache: ") && out.contains(" passed, 0 failed"),
+        "{out}"
+    );
+}
+
+#[test]
 fn static_library_links() {
     require("gcc");
     let lib = lib_dir();

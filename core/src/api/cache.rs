@@ -55,6 +55,27 @@ pub trait CacheStore: Send + Sync {
     async fn delete(&self, cache: Option<&str>, url: &str) -> Result<bool, HostError>;
 }
 
+impl CachedResponse {
+    /// Whether a store's answer can become a `Response`: a status from 200 to 599, header names
+    /// that are HTTP tokens and values without NUL, CR or LF. The runtime checks every entry a
+    /// store returns, so a bad one rejects the worker's promise instead of reaching a client.
+    pub fn check(&self) -> Result<(), String> {
+        if !(200..=599).contains(&self.status) {
+            return Err(format!("status {} is not between 200 and 599", self.status));
+        }
+        let token = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c);
+        for (name, value) in &self.headers {
+            if name.is_empty() || !name.bytes().all(token) {
+                return Err(format!("header name {name:?} is not valid"));
+            }
+            if value.bytes().any(|c| matches!(c, 0 | b'\r' | b'\n')) {
+                return Err(format!("the value of header {name:?} is not valid"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Milliseconds since the UNIX epoch, the unit of `CachedResponse::expires_at`.
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -425,9 +446,16 @@ pub(super) fn op_cache_match(state: &IsolateState, s: &mut Scope, _argc: i32) {
         async move {
             let entry = cache.get(name.as_deref(), &url).await?;
             // Expiry is enforced here too, so a store that keeps stale entries never serves them.
-            Ok(entry
-                .filter(|e| e.expires_at > now_ms())
-                .map(|e| answer(e, &cond)))
+            let Some(mut entry) = entry.filter(|e| e.expires_at > now_ms()) else {
+                return Ok(None);
+            };
+            entry.check().map_err(|e| {
+                HostError::new(format!("the cache store returned a bad entry: {e}"))
+            })?;
+            for (k, _) in &mut entry.headers {
+                k.make_ascii_lowercase();
+            }
+            Ok(Some(answer(entry, &cond)))
         },
         |s, answer| match answer {
             None => s.push_null(),
