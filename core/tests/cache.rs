@@ -117,6 +117,13 @@ fn put_refuses_no_store_private_no_cache_and_cookies() {
     assert_eq!(ttl(&[("cache-control", "private, max-age=600")]), None);
     assert_eq!(ttl(&[("cache-control", "no-cache, max-age=600")]), None);
     assert_eq!(
+        ttl(&[
+            ("cache-control", "no-cache=\"Set-Cookie\", max-age=600"),
+            ("set-cookie", "a=1")
+        ]),
+        None
+    );
+    assert_eq!(
         ttl(&[("cache-control", "max-age=600"), ("set-cookie", "a=1")]),
         None
     );

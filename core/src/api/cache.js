@@ -18,15 +18,12 @@
   const notImplemented = (method, type) =>
     new Error(`Failed to execute '${method}' on '${type}': the method is not implemented.`);
 
-  function requireArgs(method, given, required) {
-    if (given < required) {
-      throw new TypeError(`Failed to execute '${method}' on 'Cache': ${required} argument${required > 1 ? "s" : ""} required, but only ${given} present.`);
-    }
-  }
-
   // A Request as given, or one built from a URL string (TypeError `Invalid URL: x` otherwise).
-  function coerce(requestOrUrl) {
+  function coerce(requestOrUrl, method) {
     if (requestOrUrl instanceof RequestClass) return requestOrUrl;
+    if (requestOrUrl === undefined) {
+      throw new TypeError(`Failed to execute '${method}' on 'Cache': parameter 1 is not of type 'Request or string'.`);
+    }
     return new RequestClass(String(requestOrUrl));
   }
 
@@ -62,9 +59,8 @@
 
     async match(request, options) {
       if (!(#name in this)) throw illegalInvocation();
-      requireArgs("match", arguments.length, 1);
       const { ignoreMethod } = queryOptions(options);
-      request = coerce(request);
+      request = coerce(request, "match");
       if (request.method !== "GET" && !ignoreMethod) return undefined;
       const headers = request.headers;
       const found = await hostCall(
@@ -77,12 +73,11 @@
 
     async put(request, response) {
       if (!(#name in this)) throw illegalInvocation();
-      requireArgs("put", arguments.length, 2);
       if (!internals.isResponse(response)) {
         throw new TypeError("Failed to execute 'put' on 'Cache': parameter 2 is not of type 'Response'.");
       }
       if (response.type === "error") throw new TypeError("Cache is unable to store an error response");
-      request = coerce(request);
+      request = coerce(request, "put");
       if (request.method !== "GET") throw new TypeError("Cannot cache response to non-GET request.");
       if (response.status === 206) {
         throw new TypeError("Cannot cache response to a range request (206 Partial Content).");
@@ -102,9 +97,8 @@
 
     async delete(request, options) {
       if (!(#name in this)) throw illegalInvocation();
-      requireArgs("delete", arguments.length, 1);
       const { ignoreMethod } = queryOptions(options);
-      request = coerce(request);
+      request = coerce(request, "delete");
       if (request.method !== "GET" && !ignoreMethod) return false;
       return hostCall(ops.op_cache_delete, this.#name, keyOf(request));
     }

@@ -101,11 +101,11 @@ fn default_ttl(status: u16) -> Option<u64> {
 #[derive(Default, Debug)]
 struct Directives {
     no_store: bool,
-    /// Unqualified `private` / `no-cache`: the whole response is unstorable.
+    /// Unqualified `private`: the whole response is unstorable.
     private: bool,
+    /// `no-cache`, with or without a field list (Miniflare refuses both): unstorable.
     no_cache: bool,
-    /// Header names listed by `private="..."` or `no-cache="..."`: those headers are removed
-    /// and the rest stored.
+    /// Header names listed by `private="..."`: those headers are removed and the rest stored.
     strip: Vec<String>,
     max_age: Option<u64>,
     s_maxage: Option<u64>,
@@ -161,8 +161,8 @@ fn parse_cache_control(value: &str) -> Directives {
         match (name.as_str(), arg) {
             ("no-store", _) => d.no_store = true,
             ("private", None) => d.private = true,
-            ("no-cache", None) => d.no_cache = true,
-            ("private" | "no-cache", Some(a)) => d.strip.extend(fields(a)),
+            ("no-cache", _) => d.no_cache = true,
+            ("private", Some(a)) => d.strip.extend(fields(a)),
             // The first occurrence of a lifetime wins, as with a duplicated header field.
             ("max-age", a) if d.max_age.is_none() => d.max_age = parse_seconds(a),
             ("s-maxage", a) if d.s_maxage.is_none() => d.s_maxage = parse_seconds(a),
@@ -201,7 +201,7 @@ fn http_date_ms(value: &str) -> Option<u64> {
 /// the response is silently not stored (put still resolves).
 ///
 /// - `no-store`, `private` and `no-cache` make it unstorable; `private="Set-Cookie"` (or any
-///   field list) removes those headers and stores the rest.
+///   field list after `private=`) removes those headers and stores the rest.
 /// - A remaining `Set-Cookie` makes it unstorable.
 /// - Lifetime: `s-maxage`, else `max-age`, else `Expires` (relative to `Date` when present),
 ///   else Cloudflare's default TTL by status (200/206/301: 2 h, 302/303: 20 min, 404/410: 3 min,
