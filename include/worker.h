@@ -393,6 +393,73 @@ typedef struct {
 } wk_kv_vtable_t;
 
 /**
+ * `get` (the worker's `cache.match`): look up the entry for `url` in the cache `cache_name`
+ * (NULL with length 0 for `caches.default`; otherwise the name given to `caches.open`, which may
+ * be empty) and settle `completion` with `wk_completion_resolve_cache`, or
+ * `wk_completion_resolve_null` for a miss or an entry past its expiry, or
+ * `wk_completion_reject` on failure (the worker's promise rejects with that message).
+ *
+ * Every cache callback is called on a libworker executor thread, which other workers share: it
+ * must not block. Settle the completion inline when the answer is at hand, or later from any
+ * thread. Strings are UTF-8, NUL-terminated (the lengths exclude the NUL) and borrowed for the
+ * call only.
+ */
+typedef void (*wk_cache_get_cb)(void *user_data,
+                                const char *cache_name,
+                                size_t cache_name_len,
+                                const char *url,
+                                size_t url_len,
+                                wk_completion_t *completion);
+
+/**
+ * `put`: store a response for `url` in the cache `cache_name` (NULL for `caches.default`),
+ * replacing any entry there: its `status`, `headers_json` (see the module docs; keep it as
+ * given), the body `body[0..body_len]`, and `expires_at`, the time it stops being fresh in
+ * milliseconds since the UNIX epoch. libworker has already applied the HTTP rules (Cache-Control,
+ * Expires, Set-Cookie...), so every response it passes may be stored; a store may still drop any
+ * entry at any time, as a cache may. Copy what you keep: the buffers are borrowed for the call.
+ * Settle with `wk_completion_resolve(c, NULL, 0)` once stored, or reject.
+ */
+typedef void (*wk_cache_put_cb)(void *user_data,
+                                const char *cache_name,
+                                size_t cache_name_len,
+                                const char *url,
+                                size_t url_len,
+                                uint16_t status,
+                                const char *headers_json,
+                                size_t headers_json_len,
+                                const uint8_t *body,
+                                size_t body_len,
+                                uint64_t expires_at,
+                                wk_completion_t *completion);
+
+/**
+ * `remove` (the worker's `cache.delete`; `delete` is a C++ keyword): remove the entry for `url`
+ * in `cache_name` (NULL for `caches.default`). Settle with one byte, `1` if a live entry was
+ * removed or `0` if there was none (`wk_completion_resolve_null` also means none), or reject.
+ */
+typedef void (*wk_cache_delete_cb)(void *user_data,
+                                   const char *cache_name,
+                                   size_t cache_name_len,
+                                   const char *url,
+                                   size_t url_len,
+                                   wk_completion_t *completion);
+
+/**
+ * The store behind a worker's `caches` (Cache API), implemented by the host. Set
+ * `struct_size = sizeof(wk_cache_vtable_t)`; later ABI versions only add fields at the end.
+ * Every callback is required. A store is plain keyed storage: libworker decides what may be
+ * stored and for how long, and answers `Range` and conditional requests from the entry `get`
+ * returns.
+ */
+typedef struct {
+  uint32_t struct_size;
+  wk_cache_get_cb get;
+  wk_cache_put_cb put;
+  wk_cache_delete_cb remove;
+} wk_cache_vtable_t;
+
+/**
  * How a queue message body is encoded (`WK_QUEUE_CONTENT_*`).
  */
 typedef int32_t wk_queue_content_type_t;
@@ -762,10 +829,10 @@ wk_status_t wk_completion_new(wk_completion_t **out_completion,
  * Blocks until the completion behind `waiter` is settled. On resolve: `WK_OK`, `*out_data`
  * gets a copy of the bytes (followed by a NUL not counted in `*out_len`; free with
  * `wk_bytes_free`); the value's bytes for `wk_completion_resolve_kv`, the body for
- * `wk_completion_resolve_asset`, and NULL with length 0
- * for `wk_completion_resolve_null`. On reject or drop: `WK_E_REJECTED` with the message in `*err`, and
- * `*out_data` is NULL. Call at most once per waiter, from a thread that is not a libworker
- * callback thread.
+ * `wk_completion_resolve_asset` and `wk_completion_resolve_cache`, and NULL with length 0
+ * for `wk_completion_resolve_null`. On reject or drop: `WK_E_REJECTED` with the message in
+ * `*err`, and `*out_data` is NULL. Call at most once per waiter, from a thread that is not a
+ * libworker callback thread.
  *
  * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or a second wait; `WK_E_REJECTED`.
  */
@@ -1131,6 +1198,57 @@ wk_status_t wk_env_add_kv_default(wk_env_t *env,
                                   const char *path,
                                   size_t path_len,
                                   wk_error_t **err);
+
+/**
+ * Resolves a cache `get` with a stored response: HTTP `status` (200 to 599), `headers_json` (a
+ * JSON array of `[name, value]` pairs, as `put` gave it), the body `body[0..body_len]` (NULL is
+ * allowed when the length is 0) and `expires_at` in milliseconds since the UNIX epoch (an entry
+ * already past it is a miss). Same rules as `wk_completion_resolve`.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` if `c` is NULL or already settled, a pointer is NULL with a
+ * non-zero length, or the status or headers are not valid (the message says which; the
+ * completion then stays outstanding).
+ */
+wk_status_t wk_completion_resolve_cache(wk_completion_t *c,
+                                        uint16_t status,
+                                        const char *headers_json,
+                                        size_t headers_json_len,
+                                        const uint8_t *body,
+                                        size_t body_len,
+                                        uint64_t expires_at);
+
+/**
+ * Serves the worker's `caches.default` and `caches.open(name)` from the host's store instead of
+ * the engine's in-memory default. The vtable is copied. `user_data` is passed to every
+ * callback, from libworker's executor threads, so it must be usable from any thread;
+ * `user_data_free` (may be NULL) is called exactly once when no env or worker uses the store any
+ * more (possibly on one of libworker's threads), or before this function returns if it fails.
+ * Setting a cache again replaces the previous one (an env has one cache store). Any thread, one
+ * at a time per env.
+ *
+ * An env without a cache store uses the engine's in-memory default: one per engine, 64 MiB,
+ * least recently used entries evicted, shared by every request, thread and deploy of the same
+ * site id and separate between site ids (as caches are per zone on Cloudflare).
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, a bad `struct_size` or a NULL callback.
+ */
+wk_status_t wk_env_set_cache(wk_env_t *env,
+                             const wk_cache_vtable_t *vtable,
+                             void *user_data,
+                             wk_user_data_free_cb user_data_free,
+                             wk_error_t **err);
+
+/**
+ * Serves the worker's `caches` from an in-memory store of the env's own, holding at most
+ * `max_bytes` of entries (0: 64 MiB, the size of the engine's default), least recently used
+ * evicted first. Every request run with this env shares it, whatever site id it runs under, also
+ * after later changes to the env's vars; it is freed once no env or running request refers to
+ * it. Use it for a cache apart from the engine's default, or with another budget. Replaces any
+ * cache store set before. Any thread, one at a time per env.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` if `env` is NULL.
+ */
+wk_status_t wk_env_set_cache_memory(wk_env_t *env, uint64_t max_bytes, wk_error_t **err);
 
 /**
  * Binds the queue producer `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker) to the

@@ -2,8 +2,9 @@
 //!
 //! Only what `wk` can honour today is taken from it: `name`, `main`, `vars`,
 //! `compatibility_date`, `compatibility_flags`, `kv_namespaces`, `d1_databases`, `queues` and
-//! `assets`. Every binding it cannot provide yet is reported by name so a developer never wonders why `env.MY_KV` is undefined, and keys we do
-//! not know at all are reported too rather than silently ignored.
+//! `assets`. Every binding it cannot provide yet is reported by name so a developer never wonders
+//! why `env.MY_KV` is undefined, and keys we do not know at all are reported too rather than
+//! silently ignored.
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};

@@ -541,3 +541,67 @@ fn assets_from_a_toml_config_with_and_without_a_worker() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn cache_entries_are_shared_across_concurrent_connections_of_one_server() {
+    let dir = TempDir::new("cache-shared");
+    let script = dir.write(
+        "worker.js",
+        r#"export default {
+  async fetch(request) {
+    const key = new URL(request.url);
+    if (request.method === "PUT") {
+      const body = await request.text();
+      await caches.default.put(key.href, new Response(body, { headers: { "cache-control": "max-age=600" } }));
+      return new Response("stored");
+    }
+    const hit = await caches.default.match(key.href);
+    return hit ?? new Response("miss", { status: 404 });
+  },
+};"#,
+    );
+    let server = Server::start(&[script.to_str().unwrap()], None).unwrap();
+    let addr = server.addr;
+    // Several clients, each on its own connection (and OS thread), store and read entries at
+    // once; every entry is visible from every other connection.
+    let writers: Vec<_> = (0..6)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let rt = runtime();
+                let body = format!("entry {i}").into_bytes();
+                let put = rt.block_on(request(addr, "PUT", &format!("/k{i}"), &[], Some(body)));
+                assert_eq!(put.unwrap().text(), "stored");
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let readers: Vec<_> = (0..6)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let rt = runtime();
+                rt.block_on(async {
+                    let mut conn = Conn::open(addr).await.unwrap();
+                    for j in 0..6 {
+                        let k = (i + j) % 6;
+                        let r = conn
+                            .send("GET", &format!("/k{k}"), &[], None)
+                            .await
+                            .unwrap();
+                        assert_eq!(r.status, 200);
+                        assert_eq!(r.text(), format!("entry {k}"));
+                        assert_eq!(r.header_values("cf-cache-status"), ["HIT"]);
+                    }
+                });
+            })
+        })
+        .collect();
+    for r in readers {
+        r.join().unwrap();
+    }
+    let miss = runtime()
+        .block_on(request(addr, "GET", "/never", &[], None))
+        .unwrap();
+    assert_eq!(miss.status, 404);
+}

@@ -7,6 +7,7 @@ pub mod stores;
 pub mod v8;
 
 pub use api::assets;
+pub use api::cache;
 pub use api::d1;
 pub use api::host::HostError;
 pub use api::kv;

@@ -16,6 +16,7 @@ use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
 use worker_core::assets::AssetResponse;
+use worker_core::cache::CachedResponse;
 use worker_core::kv::KvEntry;
 
 use crate::error::*;
@@ -31,6 +32,8 @@ pub enum Completed {
     Kv(KvEntry),
     /// `wk_completion_resolve_asset`: an asset server's response.
     Asset(AssetResponse),
+    /// `wk_completion_resolve_cache`: a Cache API entry.
+    Cache(CachedResponse),
 }
 
 /// What a completion carries: the resolved value, or the rejection message.
@@ -264,10 +267,10 @@ pub unsafe extern "C" fn wk_completion_new(
 /// Blocks until the completion behind `waiter` is settled. On resolve: `WK_OK`, `*out_data`
 /// gets a copy of the bytes (followed by a NUL not counted in `*out_len`; free with
 /// `wk_bytes_free`); the value's bytes for `wk_completion_resolve_kv`, the body for
-/// `wk_completion_resolve_asset`, and NULL with length 0
-/// for `wk_completion_resolve_null`. On reject or drop: `WK_E_REJECTED` with the message in `*err`, and
-/// `*out_data` is NULL. Call at most once per waiter, from a thread that is not a libworker
-/// callback thread.
+/// `wk_completion_resolve_asset` and `wk_completion_resolve_cache`, and NULL with length 0
+/// for `wk_completion_resolve_null`. On reject or drop: `WK_E_REJECTED` with the message in
+/// `*err`, and `*out_data` is NULL. Call at most once per waiter, from a thread that is not a
+/// libworker callback thread.
 ///
 /// Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or a second wait; `WK_E_REJECTED`.
 #[unsafe(no_mangle)]
@@ -289,7 +292,8 @@ pub unsafe extern "C" fn wk_completion_wait(
             Ok(
                 Completed::Bytes(data)
                 | Completed::Kv(KvEntry { value: data, .. })
-                | Completed::Asset(AssetResponse { body: data, .. }),
+                | Completed::Asset(AssetResponse { body: data, .. })
+                | Completed::Cache(CachedResponse { body: data, .. }),
             ) => {
                 *od = alloc_out(&data);
                 *ol = data.len();

@@ -27,11 +27,14 @@ mod engine;
 mod env;
 mod error;
 mod kv;
+// After kv: its items use the completion and env types declared above.
+mod cache;
 mod queue;
 mod response;
 mod source;
 
 pub use assets::*;
+pub use cache::*;
 pub use completion::*;
 pub use d1::*;
 pub use engine::*;

@@ -887,6 +887,19 @@
     return request;
   };
 
+  // A response rebuilt from stored parts (a Cache API hit). Its headers are immutable, as those of
+  // responses the runtime hands to a worker are on Cloudflare.
+  internals.newStoredResponse = (status, headersFlat, body) => {
+    const response = new Response(null, { status });
+    const s = responseState(response);
+    for (let i = 0; i + 1 < headersFlat.length; i += 2) {
+      headersInternals.appendUnchecked(s.headers, String(headersFlat[i]), String(headersFlat[i + 1]));
+    }
+    s.body = body === null || body === undefined ? null : bytesBody(body);
+    headersInternals.setImmutable(s.headers);
+    return response;
+  };
+
   internals.isResponse = (value) => {
     try {
       responseState(value);

@@ -3,6 +3,7 @@
 //! Ops are the only way JavaScript reaches Rust. They are numbered by their position in the
 //! list below when the startup snapshot is built, so the list is the whole native surface.
 pub mod assets;
+pub mod cache;
 mod clone;
 mod console;
 mod crypto;
@@ -114,6 +115,10 @@ ops! {
     op_queue_metrics => queue::op_queue_metrics,
     op_queue_serialize => queue::op_queue_serialize,
     op_queue_deserialize => queue::op_queue_deserialize,
+    // Cache API
+    op_cache_match => cache::op_cache_match,
+    op_cache_put => cache::op_cache_put,
+    op_cache_delete => cache::op_cache_delete,
 }
 
 fn dispatch(data: *mut c_void, scope: &mut Scope, op: u32, argc: i32) {

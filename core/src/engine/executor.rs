@@ -22,6 +22,8 @@ pub(crate) struct Shared {
     pub sources: Mutex<HashMap<String, Arc<WorkerSource>>>,
     /// V8 code cache by module identity, reused by every isolate that loads the module.
     code_cache: Mutex<HashMap<u64, Arc<[u8]>>>,
+    /// The Cache API's default store, one scope per worker site.
+    pub caches: Arc<crate::stores::MemoryCache>,
 }
 
 impl Shared {
@@ -38,6 +40,7 @@ impl Shared {
             watchdog,
             sources: Mutex::new(HashMap::new()),
             code_cache: Mutex::new(HashMap::new()),
+            caches: Arc::default(),
         }
     }
 
@@ -361,6 +364,7 @@ impl Executor {
             }
         };
         let worker = Worker::new(self.take_spare(), self.shared.clone(), self.index);
+        worker.set_default_cache(self.shared.caches.scoped(&key.site));
         let cache = worker.load(&source)?;
         Ok((worker, cache))
     }

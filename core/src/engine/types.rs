@@ -1,5 +1,6 @@
 //! The engine's public data types: configuration, worker sources, env, requests and results.
 use crate::api::assets::AssetsFetcher;
+use crate::api::cache::CacheStore;
 use crate::api::d1::D1Database;
 use crate::api::kv::KvStore;
 use crate::api::queue::QueueSender;
@@ -155,6 +156,9 @@ pub struct Env {
     pub assets: BTreeMap<String, Arc<dyn AssetsFetcher>>,
     /// Queue producers (`env.NAME` is a `Queue` with `send`/`sendBatch`).
     pub queues: BTreeMap<String, Arc<dyn QueueSender>>,
+    /// The store behind the global `caches` (Cache API). `None`: the engine's in-memory default,
+    /// shared by every request of the same worker site.
+    pub cache: Option<Arc<dyn CacheStore>>,
 }
 
 impl fmt::Debug for Env {
@@ -167,6 +171,7 @@ impl fmt::Debug for Env {
             .field("d1", &self.d1.keys().collect::<Vec<_>>())
             .field("assets", &self.assets.keys().collect::<Vec<_>>())
             .field("queues", &self.queues.keys().collect::<Vec<_>>())
+            .field("cache", &self.cache.is_some())
             .finish()
     }
 }
@@ -201,6 +206,12 @@ impl Env {
     }
     pub fn queue(mut self, k: impl Into<String>, sender: Arc<dyn QueueSender>) -> Self {
         self.queues.insert(k.into(), sender);
+        self
+    }
+    /// Serves `caches.default` and `caches.open(name)` from `store` instead of the engine's
+    /// in-memory default.
+    pub fn cache(mut self, store: Arc<dyn CacheStore>) -> Self {
+        self.cache = Some(store);
         self
     }
 }

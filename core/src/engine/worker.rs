@@ -1,6 +1,7 @@
 //! One worker = one isolate on one executor thread, plus the Rust state its ops reach.
 use super::executor::Shared;
 use super::types::*;
+use crate::api::cache::CacheStore;
 use crate::api::{Binding, Settle};
 use crate::v8::{self, Failure, JsError, ModuleKind, PromiseState, Scope};
 use std::cell::{Cell, RefCell};
@@ -42,6 +43,8 @@ struct Invocation {
     cpu: Duration,
     started: Instant,
     subrequests: u32,
+    /// The env's Cache API store, if it has one.
+    cache: Option<Arc<dyn CacheStore>>,
 }
 
 pub(crate) struct Limits {
@@ -66,6 +69,10 @@ pub(crate) struct IsolateState {
     worker: RefCell<Weak<Worker>>,
     /// Host bindings the worker's env has referred to, by the index JS knows them by.
     bindings: RefCell<Vec<Binding>>,
+    /// Cache API: the env's store noted by `env_spec` for the invocation `begin` starts next,
+    /// and the engine's default for this worker's site.
+    next_cache: RefCell<Option<Arc<dyn CacheStore>>>,
+    default_cache: RefCell<Option<Arc<dyn CacheStore>>>,
 }
 
 struct Timer {
@@ -104,6 +111,8 @@ impl IsolateState {
             startup_logs: RefCell::new(Vec::new()),
             worker: RefCell::new(Weak::new()),
             bindings: RefCell::new(Vec::new()),
+            next_cache: RefCell::new(None),
+            default_cache: RefCell::new(None),
         })
     }
 
@@ -149,6 +158,7 @@ impl IsolateState {
                 cpu: Duration::ZERO,
                 started: Instant::now(),
                 subrequests: 0,
+                cache: self.next_cache.take(),
             },
         );
         (id, rx)
@@ -233,6 +243,14 @@ impl IsolateState {
         });
     }
 
+    /// The store behind `caches` for the running invocation: its env's, else the default.
+    pub fn cache_store(&self) -> Option<Arc<dyn CacheStore>> {
+        let env_cache = (self.invocations.borrow())
+            .get(&self.current.get())
+            .and_then(|i| i.cache.clone());
+        env_cache.or_else(|| self.default_cache.borrow().clone())
+    }
+
     /// The binding JS knows by `index`.
     pub fn binding(&self, index: usize) -> Option<Binding> {
         self.bindings.borrow().get(index).cloned()
@@ -276,6 +294,8 @@ impl IsolateState {
             let index = self.binding_index(Binding::Queue(sender.clone()));
             spec.extend([k.clone(), "queue".into(), index.to_string()]);
         }
+        // Every invocation starts right after its env_spec, so `begin` picks this up.
+        self.next_cache.replace(env.cache.clone());
         spec
     }
 
@@ -421,6 +441,11 @@ impl Worker {
                 last_used: Cell::new(0),
             }
         })
+    }
+
+    /// The Cache API store used when an invocation's env has none.
+    pub fn set_default_cache(&self, store: Arc<dyn CacheStore>) {
+        self.state.default_cache.replace(Some(store));
     }
 
     /// Condemned workers finish what they run but take no new invocations.

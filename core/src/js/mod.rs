@@ -22,4 +22,5 @@ pub const BOOTSTRAP: &[(&str, &str)] = &[
     ("wk:internal/d1.js", include_str!("../api/d1.js")),
     ("wk:internal/assets.js", include_str!("../api/assets.js")),
     ("wk:internal/queue.js", include_str!("../api/queue.js")),
+    ("wk:internal/cache.js", include_str!("../api/cache.js")),
 ];
