@@ -192,9 +192,7 @@ const SUPPORTED_BINDINGS: &[&str] = &["kv_namespaces", "d1_databases", "queues",
 /// Binding types: keys whose entries would each add something to `env`.
 const BINDING_KEYS: &[&str] = &[
     "r2_buckets",
-    "d1_databases",
     "durable_objects",
-    "queues",
     "services",
     "ai",
     "vectorize",
@@ -280,7 +278,7 @@ fn interpret(path: &Path, value: Value) -> Result<WranglerConfig, String> {
             continue;
         }
         if BINDING_KEYS.contains(&key) {
-            let names = binding_names(key, v);
+            let names = binding_names(v);
             let what = if names.is_empty() {
                 String::new()
             } else {
@@ -500,7 +498,7 @@ fn string_field(
 /// The names a binding entry would appear under in `env`. Wrangler's shapes vary: most are
 /// arrays of `{ binding }`, some use `name`, durable objects nest under `bindings`, queues
 /// under `producers`/`consumers`, and a few (ai, browser, assets) are a single object.
-fn binding_names(key: &str, v: &Value) -> Vec<String> {
+fn binding_names(v: &Value) -> Vec<String> {
     fn entry_name(e: &Value) -> Option<String> {
         match e {
             Value::String(s) => Some(s.clone()),
@@ -515,33 +513,10 @@ fn binding_names(key: &str, v: &Value) -> Vec<String> {
     match v {
         Value::Array(items) => names.extend(items.iter().filter_map(entry_name)),
         Value::Object(o) => {
-            if key == "queues" {
-                for e in o
-                    .get("producers")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    names.extend(entry_name(e));
-                }
-                for e in o
-                    .get("consumers")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(q) = e.get("queue").and_then(Value::as_str) {
-                        names.push(format!("consumer of {q}"));
-                    }
-                }
-            } else if let Some(list) = o.get("bindings").and_then(Value::as_array) {
+            if let Some(list) = o.get("bindings").and_then(Value::as_array) {
                 names.extend(list.iter().filter_map(entry_name));
             } else if let Some(n) = entry_name(v) {
                 names.push(n);
-            } else if key == "assets" {
-                if let Some(d) = o.get("directory").and_then(Value::as_str) {
-                    names.push(format!("directory {d}"));
-                }
             } else {
                 names.extend(o.keys().cloned());
             }

@@ -177,8 +177,8 @@ fn serve_warns_about_unsupported_bindings_by_name() {
   "main": "src/index.js",
   "compatibility_date": "2025-01-01",
   "compatibility_flags": ["nodejs_compat"],
-  "r2_buckets": [{ "binding": "MY_BUCKET", "bucket_name": "abc" }],
-  "d1_databases": [{ "binding": "DB", "database_name": "db", "database_id": "x" }],
+  "hyperdrive": [{ "binding": "MY_HD", "id": "abc" }],
+  "services": [{ "binding": "AUTH", "service": "auth" }],
   "durable_objects": { "bindings": [{ "name": "ROOMS", "class_name": "Room" }] },
   "vars": { "A": "1" },
 }"#,
@@ -193,11 +193,11 @@ fn serve_warns_about_unsupported_bindings_by_name() {
     let out = server.output();
     assert!(
         out.contains(
-            "warning: binding type `r2_buckets` (MY_BUCKET) is not supported yet; it is not available in env"
+            "warning: binding type `hyperdrive` (MY_HD) is not supported yet; it is not available in env"
         ),
         "{out}"
     );
-    assert!(out.contains("`d1_databases` (DB)"), "{out}");
+    assert!(out.contains("`services` (AUTH)"), "{out}");
     assert!(out.contains("`durable_objects` (ROOMS)"), "{out}");
     assert!(out.contains("nodejs_compat"), "{out}");
 }
