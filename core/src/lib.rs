@@ -8,6 +8,7 @@ pub mod v8;
 
 pub use api::host::HostError;
 pub use api::kv;
+pub use api::{body, r2};
 
 pub use engine::{
     Engine, EngineConfig, Env, ErrorKind, ExecuteResult, FunctionResult, LogEntry, LogLevel,

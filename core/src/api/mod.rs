@@ -2,6 +2,7 @@
 //!
 //! Ops are the only way JavaScript reaches Rust. They are numbered by their position in the
 //! list below when the startup snapshot is built, so the list is the whole native surface.
+pub mod body;
 mod clone;
 mod console;
 mod crypto;
@@ -10,6 +11,7 @@ pub(crate) mod host;
 mod invocation;
 pub mod kv;
 mod performance;
+pub mod r2;
 mod timers;
 mod url;
 
@@ -24,6 +26,7 @@ pub(crate) use host::Settle;
 #[derive(Clone)]
 pub(crate) enum Binding {
     Kv(Arc<dyn kv::KvStore>),
+    R2(Arc<dyn r2::R2Store>),
 }
 
 impl Binding {
@@ -31,12 +34,22 @@ impl Binding {
     pub fn same(&self, other: &Binding) -> bool {
         match (self, other) {
             (Binding::Kv(a), Binding::Kv(b)) => Arc::ptr_eq(a, b),
+            (Binding::R2(a), Binding::R2(b)) => Arc::ptr_eq(a, b),
+            _ => false,
         }
     }
 
     pub fn kv(&self) -> Option<Arc<dyn kv::KvStore>> {
         match self {
             Binding::Kv(k) => Some(k.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn r2(&self) -> Option<Arc<dyn r2::R2Store>> {
+        match self {
+            Binding::R2(b) => Some(b.clone()),
+            _ => None,
         }
     }
 }
@@ -72,6 +85,22 @@ ops! {
     op_kv_put => kv::op_kv_put,
     op_kv_delete => kv::op_kv_delete,
     op_kv_list => kv::op_kv_list,
+    // Bodies streaming between JS and host stores (R2 today).
+    op_body_read => body::op_body_read,
+    op_body_cancel => body::op_body_cancel,
+    op_body_sink => body::op_body_sink,
+    op_body_write => body::op_body_write,
+    op_body_end => body::op_body_end,
+    // R2
+    op_r2_head => r2::op_r2_head,
+    op_r2_get => r2::op_r2_get,
+    op_r2_put => r2::op_r2_put,
+    op_r2_delete => r2::op_r2_delete,
+    op_r2_list => r2::op_r2_list,
+    op_r2_create_multipart => r2::op_r2_create_multipart,
+    op_r2_upload_part => r2::op_r2_upload_part,
+    op_r2_complete_multipart => r2::op_r2_complete_multipart,
+    op_r2_abort_multipart => r2::op_r2_abort_multipart,
 }
 
 fn dispatch(data: *mut c_void, scope: &mut Scope, op: u32, argc: i32) {

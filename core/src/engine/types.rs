@@ -1,5 +1,6 @@
 //! The engine's public data types: configuration, worker sources, env, requests and results.
 use crate::api::kv::KvStore;
+use crate::api::r2::R2Store;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -146,6 +147,8 @@ pub struct Env {
     pub json: BTreeMap<String, serde_json::Value>,
     /// KV namespaces (`env.NAME` is a `KVNamespace`).
     pub kv: BTreeMap<String, Arc<dyn KvStore>>,
+    /// R2 buckets (`env.NAME` is an `R2Bucket`).
+    pub r2: BTreeMap<String, Arc<dyn R2Store>>,
 }
 
 impl fmt::Debug for Env {
@@ -155,6 +158,7 @@ impl fmt::Debug for Env {
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .field("json", &self.json)
             .field("kv", &self.kv.keys().collect::<Vec<_>>())
+            .field("r2", &self.r2.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -177,6 +181,10 @@ impl Env {
     }
     pub fn kv(mut self, k: impl Into<String>, store: Arc<dyn KvStore>) -> Self {
         self.kv.insert(k.into(), store);
+        self
+    }
+    pub fn r2(mut self, k: impl Into<String>, store: Arc<dyn R2Store>) -> Self {
+        self.r2.insert(k.into(), store);
         self
     }
 }

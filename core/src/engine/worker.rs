@@ -66,6 +66,8 @@ pub(crate) struct IsolateState {
     worker: RefCell<Weak<Worker>>,
     /// Host bindings the worker's env has referred to, by the index JS knows them by.
     bindings: RefCell<Vec<Binding>>,
+    /// Bodies streaming between JS and host stores, by handle (`api::body`).
+    pub bodies: Rc<crate::api::body::BodyTable>,
 }
 
 struct Timer {
@@ -104,6 +106,7 @@ impl IsolateState {
             startup_logs: RefCell::new(Vec::new()),
             worker: RefCell::new(Weak::new()),
             bindings: RefCell::new(Vec::new()),
+            bodies: Rc::default(),
         })
     }
 
@@ -167,10 +170,22 @@ impl IsolateState {
 
     /// Sends every recorded outcome to its caller and forgets finished invocations.
     fn deliver(&self) {
-        self.invocations.borrow_mut().retain(|_, inv| {
+        let mut ended = Vec::new();
+        self.invocations.borrow_mut().retain(|id, inv| {
             inv.deliver();
+            if inv.finished {
+                ended.push(*id);
+            }
             !inv.finished
         });
+        for id in ended {
+            self.bodies.release(id);
+        }
+    }
+
+    /// The invocation whose JS is running now (0 while the worker starts up).
+    pub fn current_invocation(&self) -> u32 {
+        self.current.get()
     }
 
     /// The invocation is over, `waitUntil` work included; it goes at the end of this turn.
@@ -265,6 +280,10 @@ impl IsolateState {
         for (k, store) in &env.kv {
             let index = self.binding_index(Binding::Kv(store.clone()));
             spec.extend([k.clone(), "kv".into(), index.to_string()]);
+        }
+        for (k, store) in &env.r2 {
+            let index = self.binding_index(Binding::R2(store.clone()));
+            spec.extend([k.clone(), "r2".into(), index.to_string()]);
         }
         spec
     }

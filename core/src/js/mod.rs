@@ -19,4 +19,6 @@ pub const BOOTSTRAP: &[(&str, &str)] = &[
     ("wk:internal/crypto.js", include_str!("../api/crypto.js")),
     ("wk:internal/internals.js", include_str!("internals.js")),
     ("wk:internal/kv.js", include_str!("../api/kv.js")),
+    ("wk:internal/body.js", include_str!("../api/body.js")),
+    ("wk:internal/r2.js", include_str!("../api/r2.js")),
 ];
