@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use worker_core::stores::SqliteKv;
+use worker_core::stores::{FsR2, SqliteKv};
 use worker_core::{Engine, EngineConfig, Env, WorkerSource};
 
 #[derive(Parser)]
@@ -286,6 +286,11 @@ pub fn env_of(project: &project::Project, args: &WorkerArgs) -> Result<Arc<Env>,
         let store =
             SqliteKv::open(&path).map_err(|e| format!("KV namespace {binding} (id {id}): {e}"))?;
         env.kv.insert(binding.clone(), Arc::new(store));
+    }
+    for (binding, bucket) in &project.r2_buckets {
+        let dir = state.join("r2").join(file_name(bucket));
+        let store = FsR2::open(&dir).map_err(|e| format!("R2 bucket {binding} ({bucket}): {e}"))?;
+        env.r2.insert(binding.clone(), Arc::new(store));
     }
     Ok(Arc::new(env))
 }

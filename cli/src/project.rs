@@ -31,6 +31,8 @@ pub struct Project {
     pub compatibility_flags: Vec<String>,
     /// KV bindings: (binding, namespace id).
     pub kv_namespaces: Vec<(String, String)>,
+    /// R2 bindings: (binding, bucket name).
+    pub r2_buckets: Vec<(String, String)>,
     pub warnings: Vec<String>,
     /// Where the main module lives on disk, for messages.
     pub main_path: PathBuf,
@@ -62,8 +64,10 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
     let mut compatibility_date = None;
     let mut compatibility_flags = Vec::new();
     let mut kv_namespaces = Vec::new();
+    let mut r2_buckets = Vec::new();
     if let Some(c) = config {
         kv_namespaces = c.kv_namespaces;
+        r2_buckets = c.r2_buckets;
         for (k, v) in c.text_vars {
             env.vars.insert(k, v);
         }
@@ -101,6 +105,7 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
         compatibility_date,
         compatibility_flags,
         kv_namespaces,
+        r2_buckets,
         warnings,
         main_path: main,
         dir,

@@ -177,7 +177,7 @@ fn serve_warns_about_unsupported_bindings_by_name() {
   "main": "src/index.js",
   "compatibility_date": "2025-01-01",
   "compatibility_flags": ["nodejs_compat"],
-  "r2_buckets": [{ "binding": "MY_BUCKET", "bucket_name": "abc" }],
+  "vectorize": [{ "binding": "MY_INDEX", "index_name": "abc" }],
   "d1_databases": [{ "binding": "DB", "database_name": "db", "database_id": "x" }],
   "durable_objects": { "bindings": [{ "name": "ROOMS", "class_name": "Room" }] },
   "vars": { "A": "1" },
@@ -193,7 +193,7 @@ fn serve_warns_about_unsupported_bindings_by_name() {
     let out = server.output();
     assert!(
         out.contains(
-            "warning: binding type `r2_buckets` (MY_BUCKET) is not supported yet; it is not available in env"
+            "warning: binding type `vectorize` (MY_INDEX) is not supported yet; it is not available in env"
         ),
         "{out}"
     );
