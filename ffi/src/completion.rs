@@ -28,6 +28,8 @@ pub enum Completed {
     Null,
     /// `wk_completion_resolve_kv`: a KV value with its metadata and expiry.
     Kv(KvEntry),
+    /// `wk_completion_resolve_r2_body`: an R2 object's JSON with a body to stream.
+    R2Body(Vec<u8>, crate::r2::BodySlot),
 }
 
 /// What a completion carries: the resolved value, or the rejection message.
@@ -282,7 +284,11 @@ pub unsafe extern "C" fn wk_completion_wait(
                 .ok_or_else(|| invalid("wk_completion_wait was already called on this waiter"))?;
         match rx.wait() {
             Ok(Completed::Null) => Ok(()),
-            Ok(Completed::Bytes(data) | Completed::Kv(KvEntry { value: data, .. })) => {
+            Ok(
+                Completed::Bytes(data)
+                | Completed::Kv(KvEntry { value: data, .. })
+                | Completed::R2Body(data, _),
+            ) => {
                 *od = alloc_out(&data);
                 *ol = data.len();
                 Ok(())

@@ -135,6 +135,11 @@ impl KvStore for CKv {
                 ..KvEntry::default()
             }),
             Completed::Kv(entry) => Some(entry),
+            Completed::R2Body(..) => {
+                return Err(HostError::new(
+                    "the host's KV get resolved with an R2 body; use wk_completion_resolve_kv",
+                ));
+            }
         })
     }
 

@@ -25,6 +25,7 @@ mod engine;
 mod env;
 mod error;
 mod kv;
+mod r2;
 mod response;
 mod source;
 
@@ -33,6 +34,7 @@ pub use engine::*;
 pub use env::*;
 pub use error::*;
 pub use kv::*;
+pub use r2::*;
 pub use response::*;
 pub use source::*;
 

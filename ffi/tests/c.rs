@@ -310,6 +310,14 @@ fn c_abi_tests_run_clean() {
 }
 
 #[test]
+fn c_r2_tests_run_clean() {
+    let checker = checker();
+    let exe = build_c(&repo().join("tests/c/test_r2.c"), "test_r2", checker);
+    let out = run_checked(&exe, checker);
+    assert!(out.contains(" passed, 0 failed"), "{out}");
+}
+
+#[test]
 fn static_library_links() {
     require("gcc");
     let lib = lib_dir();
