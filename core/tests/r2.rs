@@ -480,3 +480,82 @@ fn ranges_and_checksums() {
     let etag = multipart_etag(&[md5(b"a"), md5(b"b")]);
     assert!(etag.ends_with("-2") && etag.len() == 34, "{etag}");
 }
+
+#[test]
+fn a_multipart_upload_survives_a_restart_and_checks_its_parts() {
+    let dir = temp_dir("multipart");
+    let start = "export default { async fetch(req, env) {
+        const up = await env.BUCKET.createMultipartUpload('big', {
+            httpMetadata: { contentType: 'application/x-test' } });
+        const p1 = await up.uploadPart(1, new Uint8Array(5 * 1024 * 1024).fill(97));
+        return Response.json({ id: up.uploadId, p1 });
+    } };";
+    let v: serde_json::Value =
+        serde_json::from_str(&ok_text(&run(config(), start, bucket(&dir)))).unwrap();
+    let finish = format!(
+        "export default {{ async fetch(req, env) {{
+        const up = env.BUCKET.resumeMultipartUpload('big', {id});
+        const p2 = await up.uploadPart(2, 'tail');
+        let wrong;
+        try {{ await up.complete([{p1}, {{ partNumber: 2, etag: 'x' }}]); }} catch (e) {{ wrong = e.message; }}
+        const o = await up.complete([{p1}, p2]);
+        const tail = await (await env.BUCKET.get('big', {{ range: {{ suffix: 5 }} }})).text();
+        let again;
+        try {{ await up.uploadPart(3, 'x'); }} catch (e) {{ again = e.message; }}
+        return Response.json({{ size: o.size, multipart: /^[0-9a-f]{{32}}-2$/.test(o.etag),
+            type: o.httpMetadata.contentType, tail, wrong, again }});
+    }} }};",
+        id = v["id"],
+        p1 = v["p1"]
+    );
+    assert_eq!(
+        ok_text(&run(config(), &finish, bucket(&dir))),
+        r#"{"size":5242884,"multipart":true,"type":"application/x-test","tail":"atail","wrong":"completeMultipartUpload: One or more of the specified parts could not be found. (10025)","again":"uploadPart: The specified multipart upload does not exist. (10024)"}"#
+    );
+    // The parts' files went with the upload: only the object's file is left.
+    assert_eq!(std::fs::read_dir(dir.join("blobs")).unwrap().count(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_body_read_partly_or_not_at_all_is_released() {
+    let dir = temp_dir("cancel");
+    let code = "export default { async fetch(req, env) {
+        await env.BUCKET.put('k', new Uint8Array(1024 * 1024).fill(1));
+        const a = await env.BUCKET.get('k');
+        const r = a.body.getReader();
+        const first = (await r.read()).value.byteLength;
+        await r.cancel();
+        const b = await env.BUCKET.get('k');       // never read
+        await env.BUCKET.put('k', 'replaced');     // its file goes; b's open file is unaffected
+        const c = await env.BUCKET.get('k');
+        return Response.json({ first, used: a.bodyUsed, b: b.bodyUsed, c: await c.text() });
+    } };";
+    let code = code.to_string();
+    let loader = move |_: &str, _: &str| Ok(WorkerSource::module(code.clone()));
+    let engine = Engine::new(config(), Arc::new(loader)).expect("engine starts");
+    let env = Arc::new(bucket(&dir));
+    let r = engine.execute_blocking("r2", "v1", env, WorkerRequest::get("http://x/"));
+    assert_eq!(
+        ok_text(&r),
+        r#"{"first":262144,"used":true,"b":false,"c":"replaced"}"#
+    );
+    // The request is over and the isolate still alive: no object file is open any more.
+    let blobs = dir.join("blobs");
+    let open = || {
+        std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .filter(|target| target.starts_with(&blobs))
+            .count()
+    };
+    for _ in 0..100 {
+        if open() == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(open(), 0);
+    engine.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}
