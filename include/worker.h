@@ -33,6 +33,14 @@
 #define WK_ABI_VERSION 1
 
 /**
+ * An object body streamed a chunk at a time (opaque). Either the host writes it (one from
+ * `wk_body_new`, to answer a `get`) or reads it (one a `put` or `upload_part` callback
+ * received). Owned by the host, freed with `wk_body_free`; usable from any thread, one call
+ * at a time.
+ */
+typedef struct wk_body_t wk_body_t;
+
+/**
  * A one-shot completion handle (opaque, not dereferenceable). The host settles it exactly once
  * with `wk_completion_resolve`, `wk_completion_reject` or `wk_completion_free`, from any
  * thread, before or after the call that handed it over has returned.
@@ -519,6 +527,156 @@ typedef int32_t wk_queue_outcome_t;
  * Console log level (`WK_LOG_*`).
  */
 typedef int32_t wk_log_level_t;
+
+/**
+ * `head`: the object under `key` (UTF-8, NUL-terminated; `key_len` excludes the NUL). Resolve
+ * with its JSON, `{"key":"k","version":"v1","size":5,"etag":"<md5 hex>","uploaded":<ms since
+ * the epoch>,"httpMetadata":{"contentType":"...","cacheExpiry":<ms>},"customMetadata":{"k":
+ * "v"},"checksums":{"md5":"<hex>"},"storageClass":"Standard"}` (key, size and etag are
+ * required; version defaults to the etag, uploaded to 0, storageClass to Standard), or with
+ * `wk_completion_resolve_null` when there is none. Reject on failure: the worker's promise
+ * rejects with `"head: <your message>"`.
+ *
+ * Every R2 callback is called on a libworker executor thread, which other workers share: it
+ * must not block. Settle the completion inline when the answer is at hand, or later from any
+ * thread. Strings are borrowed for the call only.
+ */
+typedef void (*wk_r2_head_cb)(void *user_data,
+                              const char *key,
+                              size_t key_len,
+                              wk_completion_t *completion);
+
+/**
+ * `get`: `options` is JSON `{"onlyIf": {...}, "range": {...}}` (both optional). `onlyIf` is
+ * `{"etagMatches": ["<etag>" | "W/<etag>" | "*", ...], "etagDoesNotMatch": [...],
+ * "uploadedBefore": <ms>, "uploadedAfter": <ms>, "secondsGranularity": bool}` (all optional;
+ * evaluate it with `wk_r2_conditional_holds`); `range` is `{"offset": n, "length": n}` or
+ * `{"suffix": n}` (resolve it with `wk_r2_resolve_range`). Resolve with
+ * `wk_completion_resolve_null` when the key is missing; with the object's JSON via
+ * `wk_completion_resolve` when `onlyIf` does not hold (the worker gets the object without a
+ * body); otherwise with `wk_completion_resolve_r2_body` and a body carrying the range's bytes.
+ */
+typedef void (*wk_r2_get_cb)(void *user_data,
+                             const char *key,
+                             size_t key_len,
+                             const char *options,
+                             size_t options_len,
+                             wk_completion_t *completion);
+
+/**
+ * `put`: store the bytes read from `body` under `key`. `options` is JSON `{"onlyIf": {...}
+ * (optional, as for get), "httpMetadata": {...}, "customMetadata": {...}, "checksums":
+ * {"sha256": "<hex>"} (already verified by libworker: a mismatch makes wk_body_read fail),
+ * "storageClass": "Standard", "size": n}`. Read the body to its end with `wk_body_read`
+ * (inline only for values the worker had in hand; from your own thread otherwise), then,
+ * atomically with evaluating `onlyIf` against the current object, store it and resolve with
+ * the new object's JSON (the etag is the bytes' MD5 hex), or resolve with
+ * `wk_completion_resolve_null` if `onlyIf` does not hold. If the body fails, store nothing and
+ * reject. `body` is the host's: free it with `wk_body_free` when done with it.
+ */
+typedef void (*wk_r2_put_cb)(void *user_data,
+                             const char *key,
+                             size_t key_len,
+                             const char *options,
+                             size_t options_len,
+                             wk_body_t *body,
+                             wk_completion_t *completion);
+
+/**
+ * `remove` (the worker's `delete`): delete the keys of the JSON array of strings `keys`
+ * (1..1000 of them; missing keys are fine). Resolve with `wk_completion_resolve(c, NULL, 0)`.
+ */
+typedef void (*wk_r2_remove_cb)(void *user_data,
+                                const char *keys,
+                                size_t keys_len,
+                                wk_completion_t *completion);
+
+/**
+ * `list`: `options` is JSON `{"limit": 1..1000, "prefix": "", "cursor": "..."|null,
+ * "delimiter": "..."|null, "startAfter": "..."|null, "include": ["httpMetadata",
+ * "customMetadata"]}`. Resolve with JSON `{"objects": [<object>...], "delimitedPrefixes":
+ * [...], "truncated": bool, "cursor": "..."}`: keys in UTF-8 byte order, a key whose rest after
+ * the prefix contains the delimiter rolled up into its prefix (up to and including the
+ * delimiter), at most `limit` objects plus prefixes, and a cursor (any string the callback
+ * understands later) while truncated.
+ */
+typedef void (*wk_r2_list_cb)(void *user_data,
+                              const char *options,
+                              size_t options_len,
+                              wk_completion_t *completion);
+
+/**
+ * `create_multipart_upload`: start an upload for `key`; `options` is JSON `{"httpMetadata",
+ * "customMetadata", "storageClass"}` for the completed object. Resolve with the upload id
+ * (UTF-8 bytes via `wk_completion_resolve`).
+ */
+typedef void (*wk_r2_create_multipart_cb)(void *user_data,
+                                          const char *key,
+                                          size_t key_len,
+                                          const char *options,
+                                          size_t options_len,
+                                          wk_completion_t *completion);
+
+/**
+ * `upload_part`: store part `part_number` (1..10000, replacing an earlier one) of `size`
+ * bytes read from `body` (as for put). Resolve with the part's etag (UTF-8 bytes), or reject
+ * with "The specified multipart upload does not exist. (10024)" for an unknown upload id.
+ */
+typedef void (*wk_r2_upload_part_cb)(void *user_data,
+                                     const char *key,
+                                     size_t key_len,
+                                     const char *upload_id,
+                                     size_t upload_id_len,
+                                     uint32_t part_number,
+                                     uint64_t size,
+                                     wk_body_t *body,
+                                     wk_completion_t *completion);
+
+/**
+ * `complete_multipart_upload`: join the parts of the JSON array `parts`
+ * (`[{"partNumber": 1, "etag": "..."}, ...]`) into the object `key`, with R2's rules and error
+ * texts (see `R2Store::complete_multipart_upload` in worker-core). Resolve with the object's
+ * JSON.
+ */
+typedef void (*wk_r2_complete_multipart_cb)(void *user_data,
+                                            const char *key,
+                                            size_t key_len,
+                                            const char *upload_id,
+                                            size_t upload_id_len,
+                                            const char *parts,
+                                            size_t parts_len,
+                                            wk_completion_t *completion);
+
+/**
+ * `abort_multipart_upload`: discard the upload and its parts (an unknown one is fine).
+ * Resolve with `wk_completion_resolve(c, NULL, 0)`.
+ */
+typedef void (*wk_r2_abort_multipart_cb)(void *user_data,
+                                         const char *key,
+                                         size_t key_len,
+                                         const char *upload_id,
+                                         size_t upload_id_len,
+                                         wk_completion_t *completion);
+
+/**
+ * An R2 bucket the host implements. Set `struct_size = sizeof(wk_r2_vtable_t)`; later ABI
+ * versions only add fields at the end. `head`, `get`, `put`, `remove` and `list` are required;
+ * the four multipart callbacks are optional together (all NULL: the worker's multipart calls
+ * fail with "Multipart uploads are not supported by this bucket."). The runtime validates keys,
+ * options and limits with Cloudflare's rules and error texts before calling.
+ */
+typedef struct {
+  uint32_t struct_size;
+  wk_r2_head_cb head;
+  wk_r2_get_cb get;
+  wk_r2_put_cb put;
+  wk_r2_remove_cb remove;
+  wk_r2_list_cb list;
+  wk_r2_create_multipart_cb create_multipart_upload;
+  wk_r2_upload_part_cb upload_part;
+  wk_r2_complete_multipart_cb complete_multipart_upload;
+  wk_r2_abort_multipart_cb abort_multipart_upload;
+} wk_r2_vtable_t;
 
 /**
  * What a module's bytes are (`WK_MODULE_*`).
@@ -1379,6 +1537,149 @@ wk_status_t wk_queue_result_log_at(const wk_queue_result_t *result,
                                    wk_log_level_t *level,
                                    const char **message,
                                    size_t *message_len);
+
+/**
+ * Creates a body for the host to write: hand it to `wk_completion_resolve_r2_body`, then
+ * `wk_body_write` its bytes and `wk_body_close` it (in any order relative to the resolve, from
+ * any thread), then `wk_body_free` it. `*out_body` is owned by the caller.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` if `out_body` is NULL.
+ */
+wk_status_t wk_body_new(wk_body_t **out_body, wk_error_t **err);
+
+/**
+ * Appends a copy of `data[0..len]` to a body from `wk_body_new`. The body holds a few chunks;
+ * when they are unread this waits for the worker to read (backpressure) — except on one of
+ * libworker's threads (inside a vtable callback), where waiting could stall the worker, so a
+ * full body gives `WK_E_LIMIT` there instead: write bodies of more than a few chunks from a
+ * thread of your own.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, a body that is not the host's to write,
+ * or one already closed; `WK_E_REJECTED` once the worker stopped reading (the body was
+ * cancelled or its request ended: stop writing and free it); `WK_E_LIMIT` as above.
+ */
+wk_status_t wk_body_write(wk_body_t *body, const uint8_t *data, size_t len, wk_error_t **err);
+
+/**
+ * Ends a body from `wk_body_new`: `error` NULL for a complete body, or the UTF-8 message
+ * `error[0..error_len]` to fail it (the worker's read rejects with it). A body freed without
+ * being closed fails too, so a host that gives up midway never produces a short object.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for a NULL body, one the host reads, or a second close.
+ */
+wk_status_t wk_body_close(wk_body_t *body, const char *error, size_t error_len);
+
+/**
+ * Reads the next bytes of a body a `put` or `upload_part` callback received into
+ * `buf[0..cap]`; `*out_len` is how many (0 only at the end). Waits until the worker has
+ * written more — except on one of libworker's threads (inside the callback itself), where it
+ * only takes what is already there and gives `WK_E_LIMIT` when it would have to wait. A body
+ * whose bytes were all in hand (any value but a stream) can thus be read inside the callback;
+ * read streamed bodies from a thread of your own.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, `cap` 0, or a body from `wk_body_new`;
+ * `WK_E_REJECTED` when the body failed (the worker's stream errored or was abandoned, or its
+ * bytes do not match a checksum the worker gave): do not store it, and reject the completion
+ * with the message; `WK_E_LIMIT` as above.
+ */
+wk_status_t wk_body_read(wk_body_t *body,
+                         uint8_t *buf,
+                         size_t cap,
+                         size_t *out_len,
+                         wk_error_t **err);
+
+/**
+ * Frees a body. A body the host was writing and did not close fails for the worker; a body
+ * the host was reading is cancelled for the worker's stream. NULL is a no-op. Any thread, once,
+ * and not while another call on the body is running.
+ */
+void wk_body_free(wk_body_t *body);
+
+/**
+ * Resolves an R2 `get` with the object's JSON (as for `head`, plus optionally
+ * `"range": {"offset": n, "length": n}` for the bytes served; absent means the whole object)
+ * and the body streaming those bytes, from `wk_body_new`. The completion takes the body's
+ * reading end; the host keeps writing through `body` and frees it when done. Same rules as
+ * `wk_completion_resolve`.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` if `c` is NULL or already settled, `json` is NULL or not
+ * UTF-8, or `body` is NULL, not from `wk_body_new`, or already handed over.
+ */
+wk_status_t wk_completion_resolve_r2_body(wk_completion_t *c,
+                                          const char *json,
+                                          size_t json_len,
+                                          wk_body_t *body);
+
+/**
+ * Evaluates an R2 conditional against the object a store holds, with R2's (HTTP's) precedence
+ * rules: `*out_holds` is 1 if the operation should go ahead, 0 if not. `options_json` is the
+ * options JSON a `get` or `put` callback received (its `onlyIf` member is used; none holds
+ * always) or a conditional object itself. `etag` (unquoted, UTF-8) and `uploaded_ms`
+ * (milliseconds since the UNIX epoch) describe the current object; `etag` NULL means the key
+ * has none. Evaluate it in the same transaction as the read or write it guards. Any thread.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, invalid UTF-8 or JSON that is not an
+ * object.
+ */
+wk_status_t wk_r2_conditional_holds(const char *options_json,
+                                    size_t options_len,
+                                    const char *etag,
+                                    size_t etag_len,
+                                    double uploaded_ms,
+                                    int32_t *out_holds,
+                                    wk_error_t **err);
+
+/**
+ * Resolves the range a `get` asked for against an object of `size` bytes:
+ * `*out_offset`/`*out_length` are the bytes to serve (lengths past the end are cut, a suffix
+ * longer than the object is all of it, no range is the whole object). `options_json` is the
+ * options JSON the `get` callback received (its `range` member is used) or a range object
+ * itself. Any thread.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or JSON that is not an object;
+ * `WK_E_REJECTED` when the range starts past the end, with Cloudflare's message (reject the
+ * `get` with it).
+ */
+wk_status_t wk_r2_resolve_range(const char *options_json,
+                                size_t options_len,
+                                uint64_t size,
+                                uint64_t *out_offset,
+                                uint64_t *out_length,
+                                wk_error_t **err);
+
+/**
+ * Binds the R2 bucket `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker) to the
+ * host's store. The vtable is copied. `user_data` is passed to every callback, from
+ * libworker's executor threads, so it must be usable from any thread; `user_data_free` (may be
+ * NULL) is called exactly once when no env or worker uses the store any more (possibly on one
+ * of libworker's threads), or before this function returns if it fails. Adding a name again
+ * replaces the binding. Any thread, one at a time per env.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, an empty or invalid UTF-8 name, a bad
+ * `struct_size`, a NULL required callback, or multipart callbacks that are only partly set.
+ */
+wk_status_t wk_env_add_r2(wk_env_t *env,
+                          const char *name,
+                          size_t name_len,
+                          const wk_r2_vtable_t *vtable,
+                          void *user_data,
+                          wk_user_data_free_cb user_data_free,
+                          wk_error_t **err);
+
+/**
+ * Binds the R2 bucket `name` to libworker's embedded store: objects as files plus a SQLite
+ * index under the directory `dir` (UTF-8 `dir[0..dir_len]`, created if missing), surviving
+ * restarts. Any thread, one at a time per env.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or invalid UTF-8; `WK_E_INTERNAL` if the
+ * directory or its index cannot be opened or created (the message names it and why).
+ */
+wk_status_t wk_env_add_r2_default(wk_env_t *env,
+                                  const char *name,
+                                  size_t name_len,
+                                  const char *dir,
+                                  size_t dir_len,
+                                  wk_error_t **err);
 
 /**
  * Frees a response. NULL is a no-op.

@@ -1,8 +1,8 @@
 //! Reading a wrangler configuration (`wrangler.jsonc`, `wrangler.json` or `wrangler.toml`).
 //!
 //! Only what `wk` can honour today is taken from it: `name`, `main`, `vars`,
-//! `compatibility_date`, `compatibility_flags`, `kv_namespaces`, `d1_databases`, `queues` and
-//! `assets`. Every binding it cannot provide yet is reported by name so a developer never wonders
+//! `compatibility_date`, `compatibility_flags`, `kv_namespaces`, `r2_buckets`, `d1_databases`,
+//! `queues` and `assets`. Every binding it cannot provide yet is reported by name so a developer never wonders
 //! why `env.MY_KV` is undefined, and keys we do not know at all are reported too rather than
 //! silently ignored.
 use std::path::{Path, PathBuf};
@@ -31,6 +31,8 @@ pub struct WranglerConfig {
     pub compatibility_flags: Vec<String>,
     /// `kv_namespaces`: (binding, namespace id). The id names the local store.
     pub kv_namespaces: Vec<(String, String)>,
+    /// `r2_buckets`: (binding, bucket name). The bucket name names the local store.
+    pub r2_buckets: Vec<(String, String)>,
     /// `d1_databases`: (binding, database id, or its name without an id). It names the local
     /// database file.
     pub d1_databases: Vec<(String, String)>,
@@ -187,11 +189,16 @@ const UNSUPPORTED_SETTINGS: &[&str] = &[
 ];
 
 /// Binding types `wk` provides, with embedded stores under the state directory.
-const SUPPORTED_BINDINGS: &[&str] = &["kv_namespaces", "d1_databases", "queues", "assets"];
+const SUPPORTED_BINDINGS: &[&str] = &[
+    "kv_namespaces",
+    "r2_buckets",
+    "d1_databases",
+    "queues",
+    "assets",
+];
 
 /// Binding types: keys whose entries would each add something to `env`.
 const BINDING_KEYS: &[&str] = &[
-    "r2_buckets",
     "durable_objects",
     "services",
     "ai",
@@ -262,6 +269,9 @@ fn interpret(path: &Path, value: Value) -> Result<WranglerConfig, String> {
     if let Some(v) = obj.get("kv_namespaces") {
         cfg.kv_namespaces = kv_namespaces(path, v)?;
     }
+    if let Some(v) = obj.get("r2_buckets") {
+        cfg.r2_buckets = r2_buckets(path, v)?;
+    }
     if let Some(v) = obj.get("d1_databases") {
         cfg.d1_databases = d1_databases(path, v)?;
     }
@@ -318,6 +328,30 @@ fn kv_namespaces(path: &Path, v: &Value) -> Result<Vec<(String, String)>, String
                 .and_then(Value::as_str)
                 .unwrap_or(binding);
             Ok((binding.to_string(), id.to_string()))
+        })
+        .collect()
+}
+
+/// `[{ "binding": "BUCKET", "bucket_name": "..." }, ...]`; without a bucket name the binding
+/// name names the store, as with `wrangler dev`.
+fn r2_buckets(path: &Path, v: &Value) -> Result<Vec<(String, String)>, String> {
+    let bad = || {
+        format!(
+            "{}: `r2_buckets` must be an array of {{ \"binding\": ..., \"bucket_name\": ... }} objects",
+            path.display()
+        )
+    };
+    let items = v.as_array().ok_or_else(bad)?;
+    items
+        .iter()
+        .map(|e| {
+            let binding = e.get("binding").and_then(Value::as_str).ok_or_else(bad)?;
+            let bucket = e
+                .get("bucket_name")
+                .or_else(|| e.get("preview_bucket_name"))
+                .and_then(Value::as_str)
+                .unwrap_or(binding);
+            Ok((binding.to_string(), bucket.to_string()))
         })
         .collect()
 }
@@ -545,6 +579,16 @@ mod tests {
     }
 
     #[test]
+    fn r2_buckets_name_their_stores() {
+        let c = cfg(json!({
+            "r2_buckets": [{"binding": "B", "bucket_name": "photos"}, {"binding": "OTHER"}]
+        }));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let r2 = [("B", "photos"), ("OTHER", "OTHER")].map(|(b, n)| (b.into(), n.into()));
+        assert_eq!(c.r2_buckets, r2);
+    }
+
+    #[test]
     fn d1_databases_name_their_files_by_id_then_name() {
         let c = cfg(json!({
             "d1_databases": [
@@ -636,13 +680,13 @@ mod tests {
     fn toml_config() {
         let v = parse(
             Path::new("wrangler.toml"),
-            "name = \"t\"\nmain = \"w.js\"\n[vars]\nA = \"1\"\nB = true\n[[r2_buckets]]\nbinding = \"B\"\n",
+            "name = \"t\"\nmain = \"w.js\"\n[vars]\nA = \"1\"\nB = true\n[[vectorize]]\nbinding = \"V\"\n",
         )
         .unwrap();
         let c = interpret(Path::new("wrangler.toml"), v).unwrap();
         assert_eq!(c.name.as_deref(), Some("t"));
         assert_eq!(c.main.unwrap(), PathBuf::from("./w.js"));
         assert_eq!(c.json_vars, vec![("B".to_string(), json!(true))]);
-        assert!(c.warnings[0].contains("`r2_buckets` (B)"));
+        assert!(c.warnings[0].contains("`vectorize` (V)"));
     }
 }

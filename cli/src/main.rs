@@ -18,7 +18,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use worker_core::assets::AssetsRouter;
 use worker_core::stores::{
-    AssetsOptions, DirAssets, QueueBroker, QueueConsumer, SqliteD1, SqliteKv, SqliteQueue,
+    AssetsOptions, DirAssets, FsR2, QueueBroker, QueueConsumer, SqliteD1, SqliteKv, SqliteQueue,
 };
 use worker_core::{Engine, EngineConfig, Env, WorkerSource};
 
@@ -314,6 +314,11 @@ pub fn env_of(project: &project::Project, args: &WorkerArgs) -> Result<Arc<Env>,
             .map_err(|e| format!("queue {} (binding {}): {e}", p.queue, p.binding))?
             .with_delivery_delay(p.delivery_delay.unwrap_or(0));
         env.queues.insert(p.binding.clone(), Arc::new(queue));
+    }
+    for (binding, bucket) in &project.r2_buckets {
+        let dir = state.join("r2").join(file_name(bucket));
+        let store = FsR2::open(&dir).map_err(|e| format!("R2 bucket {binding} ({bucket}): {e}"))?;
+        env.r2.insert(binding.clone(), Arc::new(store));
     }
     Ok(Arc::new(env))
 }

@@ -31,6 +31,8 @@ pub struct Project {
     pub compatibility_flags: Vec<String>,
     /// KV bindings: (binding, namespace id).
     pub kv_namespaces: Vec<(String, String)>,
+    /// R2 bindings: (binding, bucket name).
+    pub r2_buckets: Vec<(String, String)>,
     /// D1 bindings: (binding, database id).
     pub d1_databases: Vec<(String, String)>,
     /// Static assets served in front of the worker (wrangler's `assets`).
@@ -78,11 +80,13 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
     let mut compatibility_date = None;
     let mut compatibility_flags = Vec::new();
     let mut kv_namespaces = Vec::new();
+    let mut r2_buckets = Vec::new();
     let mut d1_databases = Vec::new();
     let mut assets = None;
     let mut queues = crate::config::Queues::default();
     if let Some(c) = config {
         kv_namespaces = c.kv_namespaces;
+        r2_buckets = c.r2_buckets;
         d1_databases = c.d1_databases;
         assets = c.assets;
         queues = c.queues;
@@ -123,6 +127,7 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
         compatibility_date,
         compatibility_flags,
         kv_namespaces,
+        r2_buckets,
         d1_databases,
         assets,
         has_worker: true,
@@ -151,6 +156,7 @@ fn load_assets_only(c: WranglerConfig) -> Project {
         compatibility_date: c.compatibility_date,
         compatibility_flags: c.compatibility_flags,
         kv_namespaces: c.kv_namespaces,
+        r2_buckets: c.r2_buckets,
         d1_databases: c.d1_databases,
         queues: c.queues,
         assets,

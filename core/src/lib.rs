@@ -12,6 +12,7 @@ pub use api::d1;
 pub use api::host::HostError;
 pub use api::kv;
 pub use api::queue;
+pub use api::{body, r2};
 
 pub use engine::{
     Engine, EngineConfig, Env, ErrorKind, ExecuteResult, FunctionResult, LogEntry, LogLevel,

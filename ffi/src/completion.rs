@@ -34,6 +34,8 @@ pub enum Completed {
     Asset(AssetResponse),
     /// `wk_completion_resolve_cache`: a Cache API entry.
     Cache(CachedResponse),
+    /// `wk_completion_resolve_r2_body`: an R2 object's JSON with a body to stream.
+    R2Body(Vec<u8>, crate::r2::BodySlot),
 }
 
 /// What a completion carries: the resolved value, or the rejection message.
@@ -293,7 +295,8 @@ pub unsafe extern "C" fn wk_completion_wait(
                 Completed::Bytes(data)
                 | Completed::Kv(KvEntry { value: data, .. })
                 | Completed::Asset(AssetResponse { body: data, .. })
-                | Completed::Cache(CachedResponse { body: data, .. }),
+                | Completed::Cache(CachedResponse { body: data, .. })
+                | Completed::R2Body(data, _),
             ) => {
                 *od = alloc_out(&data);
                 *ol = data.len();

@@ -30,6 +30,7 @@ mod kv;
 // After kv: its items use the completion and env types declared above.
 mod cache;
 mod queue;
+mod r2;
 mod response;
 mod source;
 
@@ -42,6 +43,7 @@ pub use env::*;
 pub use error::*;
 pub use kv::*;
 pub use queue::*;
+pub use r2::*;
 pub use response::*;
 pub use source::*;
 

@@ -335,6 +335,11 @@ fn c_cache_tests_run_clean() {
 }
 
 #[test]
+fn c_r2_tests_run_clean() {
+    run_c_test("test_r2");
+}
+
+#[test]
 fn static_library_links() {
     require("gcc");
     let lib = lib_dir();

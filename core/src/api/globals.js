@@ -72,12 +72,20 @@
   internals.DOMException = DOMException;
   defineGlobal("DOMException", DOMException);
 
+  // Binding classes that refuse structured cloning, as workerd's do: prototype -> type name.
+  const unserializable = new WeakMap();
+  internals.markUnserializable = (cls, typeName) => unserializable.set(cls.prototype, typeName);
+
   function structuredClone(value, options = undefined) {
     if (arguments.length === 0) {
       throw new TypeError("Failed to execute 'structuredClone': 1 argument required, but only 0 present.");
     }
     if (options != null && typeof options !== "object") {
       throw new TypeError("The 'options' argument must be an object");
+    }
+    const refused = value !== null && typeof value === "object" ? unserializable.get(Object.getPrototypeOf(value)) : undefined;
+    if (refused !== undefined) {
+      throw new DOMException(`Could not serialize object of type "${refused}". This type does not support serialization.`, "DataCloneError");
     }
     try {
       return ops.op_structured_clone(value);

@@ -3,6 +3,7 @@
 //! Ops are the only way JavaScript reaches Rust. They are numbered by their position in the
 //! list below when the startup snapshot is built, so the list is the whole native surface.
 pub mod assets;
+pub mod body;
 pub mod cache;
 mod clone;
 mod console;
@@ -14,6 +15,7 @@ mod invocation;
 pub mod kv;
 mod performance;
 pub mod queue;
+pub mod r2;
 mod timers;
 mod url;
 
@@ -31,6 +33,7 @@ pub(crate) enum Binding {
     D1(Arc<dyn d1::D1Database>),
     Assets(Arc<dyn assets::AssetsFetcher>),
     Queue(Arc<dyn queue::QueueSender>),
+    R2(Arc<dyn r2::R2Store>),
 }
 
 impl Binding {
@@ -41,6 +44,7 @@ impl Binding {
             (Binding::D1(a), Binding::D1(b)) => Arc::ptr_eq(a, b),
             (Binding::Assets(a), Binding::Assets(b)) => Arc::ptr_eq(a, b),
             (Binding::Queue(a), Binding::Queue(b)) => Arc::ptr_eq(a, b),
+            (Binding::R2(a), Binding::R2(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -69,6 +73,13 @@ impl Binding {
     pub fn queue(&self) -> Option<Arc<dyn queue::QueueSender>> {
         match self {
             Binding::Queue(q) => Some(q.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn r2(&self) -> Option<Arc<dyn r2::R2Store>> {
+        match self {
+            Binding::R2(b) => Some(b.clone()),
             _ => None,
         }
     }
@@ -119,6 +130,22 @@ ops! {
     op_cache_match => cache::op_cache_match,
     op_cache_put => cache::op_cache_put,
     op_cache_delete => cache::op_cache_delete,
+    // Bodies streaming between JS and host stores (R2 today).
+    op_body_read => body::op_body_read,
+    op_body_cancel => body::op_body_cancel,
+    op_body_sink => body::op_body_sink,
+    op_body_write => body::op_body_write,
+    op_body_end => body::op_body_end,
+    // R2
+    op_r2_head => r2::op_r2_head,
+    op_r2_get => r2::op_r2_get,
+    op_r2_put => r2::op_r2_put,
+    op_r2_delete => r2::op_r2_delete,
+    op_r2_list => r2::op_r2_list,
+    op_r2_create_multipart => r2::op_r2_create_multipart,
+    op_r2_upload_part => r2::op_r2_upload_part,
+    op_r2_complete_multipart => r2::op_r2_complete_multipart,
+    op_r2_abort_multipart => r2::op_r2_abort_multipart,
 }
 
 fn dispatch(data: *mut c_void, scope: &mut Scope, op: u32, argc: i32) {

@@ -1516,6 +1516,7 @@
           if (seen < expected) throw new TypeError("FixedLengthStream did not see all expected bytes before close().");
         },
       }, undefined, { highWaterMark: Number(options?.highWaterMark ?? 0) });
+      knownLengths.set(this.readable, expected);
     }
   }
   setToStringTag(FixedLengthStream, "FixedLengthStream");
@@ -1612,12 +1613,21 @@
   internals.streamIsDisturbed = (rs) => readableState(rs).disturbed;
   internals.streamIsLocked = (rs) => readableState(rs).reader !== null;
   internals.teeStream = (rs) => teeReadable(readableState(rs));
-  internals.readableFromBytes = (bytes) => createReadableStream({
-    start(controller) {
-      if (bytes.byteLength > 0) controller.enqueue(bytes);
-      controller.close();
-    },
-  }, 0);
+  // Streams whose total length is known up front (bodies of known bytes, FixedLengthStream's
+  // readable side, R2 object bodies): R2 put() accepts only these, as on Cloudflare.
+  const knownLengths = new WeakMap();
+  internals.setStreamLength = (rs, length) => knownLengths.set(rs, length);
+  internals.streamLength = (rs) => knownLengths.get(rs);
+  internals.readableFromBytes = (bytes) => {
+    const rs = createReadableStream({
+      start(controller) {
+        if (bytes.byteLength > 0) controller.enqueue(bytes);
+        controller.close();
+      },
+    }, 0);
+    knownLengths.set(rs, bytes.byteLength);
+    return rs;
+  };
   internals.createReadableStream = createReadableStream;
 
   // Reads a byte stream to its end; chunks of any other type fail the read, as in workerd.

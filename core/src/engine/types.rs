@@ -4,6 +4,7 @@ use crate::api::cache::CacheStore;
 use crate::api::d1::D1Database;
 use crate::api::kv::KvStore;
 use crate::api::queue::QueueSender;
+use crate::api::r2::R2Store;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -159,6 +160,8 @@ pub struct Env {
     /// The store behind the global `caches` (Cache API). `None`: the engine's in-memory default,
     /// shared by every request of the same worker site.
     pub cache: Option<Arc<dyn CacheStore>>,
+    /// R2 buckets (`env.NAME` is an `R2Bucket`).
+    pub r2: BTreeMap<String, Arc<dyn R2Store>>,
 }
 
 impl fmt::Debug for Env {
@@ -172,6 +175,7 @@ impl fmt::Debug for Env {
             .field("assets", &self.assets.keys().collect::<Vec<_>>())
             .field("queues", &self.queues.keys().collect::<Vec<_>>())
             .field("cache", &self.cache.is_some())
+            .field("r2", &self.r2.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -212,6 +216,10 @@ impl Env {
     /// in-memory default.
     pub fn cache(mut self, store: Arc<dyn CacheStore>) -> Self {
         self.cache = Some(store);
+        self
+    }
+    pub fn r2(mut self, k: impl Into<String>, store: Arc<dyn R2Store>) -> Self {
+        self.r2.insert(k.into(), store);
         self
     }
 }

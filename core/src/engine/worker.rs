@@ -73,6 +73,8 @@ pub(crate) struct IsolateState {
     /// and the engine's default for this worker's site.
     next_cache: RefCell<Option<Arc<dyn CacheStore>>>,
     default_cache: RefCell<Option<Arc<dyn CacheStore>>>,
+    /// Bodies streaming between JS and host stores, by handle (`api::body`).
+    pub bodies: Rc<crate::api::body::BodyTable>,
 }
 
 struct Timer {
@@ -113,6 +115,7 @@ impl IsolateState {
             bindings: RefCell::new(Vec::new()),
             next_cache: RefCell::new(None),
             default_cache: RefCell::new(None),
+            bodies: Rc::default(),
         })
     }
 
@@ -177,10 +180,22 @@ impl IsolateState {
 
     /// Sends every recorded outcome to its caller and forgets finished invocations.
     fn deliver(&self) {
-        self.invocations.borrow_mut().retain(|_, inv| {
+        let mut ended = Vec::new();
+        self.invocations.borrow_mut().retain(|id, inv| {
             inv.deliver();
+            if inv.finished {
+                ended.push(*id);
+            }
             !inv.finished
         });
+        for id in ended {
+            self.bodies.release(id);
+        }
+    }
+
+    /// The invocation whose JS is running now (0 while the worker starts up).
+    pub fn current_invocation(&self) -> u32 {
+        self.current.get()
     }
 
     /// The invocation is over, `waitUntil` work included; it goes at the end of this turn.
@@ -296,6 +311,10 @@ impl IsolateState {
         }
         // Every invocation starts right after its env_spec, so `begin` picks this up.
         self.next_cache.replace(env.cache.clone());
+        for (k, store) in &env.r2 {
+            let index = self.binding_index(Binding::R2(store.clone()));
+            spec.extend([k.clone(), "r2".into(), index.to_string()]);
+        }
         spec
     }
 

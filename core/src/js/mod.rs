@@ -23,4 +23,6 @@ pub const BOOTSTRAP: &[(&str, &str)] = &[
     ("wk:internal/assets.js", include_str!("../api/assets.js")),
     ("wk:internal/queue.js", include_str!("../api/queue.js")),
     ("wk:internal/cache.js", include_str!("../api/cache.js")),
+    ("wk:internal/body.js", include_str!("../api/body.js")),
+    ("wk:internal/r2.js", include_str!("../api/r2.js")),
 ];
