@@ -8,9 +8,9 @@ use worker_core::assets::{AssetRequest, AssetResponse, AssetsFetcher};
 use worker_core::stores::{AssetsOptions, DirAssets, HtmlHandling, NotFoundHandling};
 
 use crate::completion::*;
-use crate::env::wk_env_t;
+use crate::env::{add_binding, wk_env_t};
 use crate::error::*;
-use crate::source::{UserData, check_struct_size, wk_user_data_free_cb};
+use crate::source::{UserData, read_versioned, require_callbacks, wk_user_data_free_cb};
 
 /// One HTTP header: UTF-8 `name[0..name_len]` and `value[0..value_len]`. When libworker hands
 /// headers to a callback, both are also NUL-terminated and borrowed for the call only.
@@ -202,15 +202,9 @@ fn add_assets(
     name_len: usize,
     assets: Arc<dyn AssetsFetcher>,
 ) -> Fallible<()> {
-    let e = handle_mut(env, "env")?;
-    let name = text(name, name_len, "name")?;
-    if name.is_empty() {
-        return Err(invalid("name is empty"));
-    }
-    Arc::make_mut(&mut e.env)
-        .assets
-        .insert(name.to_string(), assets);
-    Ok(())
+    add_binding(env, name, name_len, |e, name| {
+        e.assets.insert(name, assets);
+    })
 }
 
 /// Binds `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker, a `Fetcher`) to static
@@ -234,18 +228,9 @@ pub unsafe extern "C" fn wk_env_add_assets(
 ) -> wk_status_t {
     let user_data = UserData::new(user_data, user_data_free);
     ffi_call(err, move || {
-        if vtable.is_null() {
-            return Err(invalid("vtable is NULL"));
-        }
-        // SAFETY: a non-NULL vtable points to a readable struct of at least `struct_size` bytes
-        // (API contract); read the size field alone first.
-        let size = unsafe { std::ptr::addr_of!((*vtable).struct_size).read() };
-        check_struct_size(size, size_of::<wk_assets_vtable_t>(), "wk_assets_vtable_t")?;
-        // SAFETY: checked above that the struct is at least as large as ours.
-        let vtable = unsafe { *vtable };
-        if vtable.fetch.is_none() {
-            return Err(invalid("wk_assets_vtable_t.fetch is NULL"));
-        }
+        // SAFETY: the host passes NULL or a readable vtable of `struct_size` bytes (API contract).
+        let vtable = unsafe { read_versioned(vtable, "vtable", "wk_assets_vtable_t") }?;
+        require_callbacks("wk_assets_vtable_t", &[(vtable.fetch.is_none(), "fetch")])?;
         add_assets(env, name, name_len, Arc::new(CAssets { vtable, user_data }))
     })
 }

@@ -15,7 +15,7 @@ use worker_core::stores::{DEFAULT_CACHE_BYTES, MemoryCache};
 use crate::completion::*;
 use crate::env::wk_env_t;
 use crate::error::*;
-use crate::source::{UserData, check_struct_size, wk_user_data_free_cb};
+use crate::source::{UserData, read_versioned, require_callbacks, wk_user_data_free_cb};
 
 /// `get` (the worker's `cache.match`): look up the entry for `url` in the cache `cache_name`
 /// (NULL with length 0 for `caches.default`; otherwise the name given to `caches.open`, which may
@@ -288,24 +288,16 @@ pub unsafe extern "C" fn wk_env_set_cache(
     let user_data = UserData::new(user_data, user_data_free);
     ffi_call(err, move || {
         let e = handle_mut(env, "env")?;
-        if vtable.is_null() {
-            return Err(invalid("vtable is NULL"));
-        }
-        // SAFETY: a non-NULL vtable points to a readable struct of at least `struct_size` bytes
-        // (API contract); read the size field alone first.
-        let size = unsafe { std::ptr::addr_of!((*vtable).struct_size).read() };
-        check_struct_size(size, size_of::<wk_cache_vtable_t>(), "wk_cache_vtable_t")?;
-        // SAFETY: checked above that the struct is at least as large as ours.
-        let vtable = unsafe { *vtable };
-        for (missing, what) in [
-            (vtable.get.is_none(), "get"),
-            (vtable.put.is_none(), "put"),
-            (vtable.remove.is_none(), "remove"),
-        ] {
-            if missing {
-                return Err(invalid(format!("wk_cache_vtable_t.{what} is NULL")));
-            }
-        }
+        // SAFETY: the host passes NULL or a readable vtable of `struct_size` bytes (API contract).
+        let vtable = unsafe { read_versioned(vtable, "vtable", "wk_cache_vtable_t") }?;
+        require_callbacks(
+            "wk_cache_vtable_t",
+            &[
+                (vtable.get.is_none(), "get"),
+                (vtable.put.is_none(), "put"),
+                (vtable.remove.is_none(), "remove"),
+            ],
+        )?;
         Arc::make_mut(&mut e.env).cache = Some(Arc::new(CCache { vtable, user_data }));
         Ok(())
     })

@@ -14,9 +14,9 @@ use worker_core::d1::{
 use worker_core::stores::SqliteD1;
 
 use crate::completion::*;
-use crate::env::wk_env_t;
+use crate::env::{add_binding, wk_env_t};
 use crate::error::*;
-use crate::source::{UserData, check_struct_size, wk_user_data_free_cb};
+use crate::source::{UserData, read_versioned, require_callbacks, wk_user_data_free_cb};
 
 /// `query`: run statements and settle `completion`. `query_json[0..query_len]` (UTF-8,
 /// NUL-terminated; the length excludes the NUL, borrowed for the call) is
@@ -291,13 +291,9 @@ fn add_d1(
     name_len: usize,
     db: Arc<dyn D1Database>,
 ) -> Fallible<()> {
-    let e = handle_mut(env, "env")?;
-    let name = text(name, name_len, "name")?;
-    if name.is_empty() {
-        return Err(invalid("name is empty"));
-    }
-    Arc::make_mut(&mut e.env).d1.insert(name.to_string(), db);
-    Ok(())
+    add_binding(env, name, name_len, |e, name| {
+        e.d1.insert(name, db);
+    })
 }
 
 /// Binds the D1 database `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker) to the
@@ -321,18 +317,9 @@ pub unsafe extern "C" fn wk_env_add_d1(
 ) -> wk_status_t {
     let user_data = UserData::new(user_data, user_data_free);
     ffi_call(err, move || {
-        if vtable.is_null() {
-            return Err(invalid("vtable is NULL"));
-        }
-        // SAFETY: a non-NULL vtable points to a readable struct of at least `struct_size` bytes
-        // (API contract); read the size field alone first.
-        let size = unsafe { std::ptr::addr_of!((*vtable).struct_size).read() };
-        check_struct_size(size, size_of::<wk_d1_vtable_t>(), "wk_d1_vtable_t")?;
-        // SAFETY: checked above that the struct is at least as large as ours.
-        let vtable = unsafe { *vtable };
-        if vtable.query.is_none() {
-            return Err(invalid("wk_d1_vtable_t.query is NULL"));
-        }
+        // SAFETY: the host passes NULL or a readable vtable of `struct_size` bytes (API contract).
+        let vtable = unsafe { read_versioned(vtable, "vtable", "wk_d1_vtable_t") }?;
+        require_callbacks("wk_d1_vtable_t", &[(vtable.query.is_none(), "query")])?;
         add_d1(env, name, name_len, Arc::new(CD1 { vtable, user_data }))
     })
 }

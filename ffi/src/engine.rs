@@ -10,8 +10,7 @@ use crate::env::{wk_env_t, wk_request_t};
 use crate::error::*;
 use crate::response::wk_response_t;
 use crate::source::{
-    CLoader, UserData, check_struct_size, wk_source_loader_vtable_t, wk_source_t,
-    wk_user_data_free_cb,
+    CLoader, UserData, read_versioned, wk_source_loader_vtable_t, wk_source_t, wk_user_data_free_cb,
 };
 
 /// Engine settings. Initialise with `wk_engine_options_init`, then change what you need. Later
@@ -198,31 +197,14 @@ pub unsafe extern "C" fn wk_engine_new(
         let o = out(out_engine, "out_engine", std::ptr::null_mut())?;
         let opts = match options.is_null() {
             true => wk_engine_options_t::defaults(),
-            false => {
-                // SAFETY: non-NULL options point to a readable struct of at least `struct_size`
-                // bytes (API contract); read the size field alone first.
-                let size = unsafe { std::ptr::addr_of!((*options).struct_size).read() };
-                check_struct_size(
-                    size,
-                    size_of::<wk_engine_options_t>(),
-                    "wk_engine_options_t",
-                )?;
-                // SAFETY: struct_size covers the whole known struct (checked above).
-                unsafe { options.read() }
-            }
+            // SAFETY: non-NULL options are readable for `struct_size` bytes (API contract).
+            false => unsafe { read_versioned(options, "options", "wk_engine_options_t") }?,
         };
         let vtable = match loader.is_null() {
             true => None,
+            // SAFETY: as for options.
             false => {
-                // SAFETY: as for options: read the size, check it, then copy the vtable.
-                let size = unsafe { std::ptr::addr_of!((*loader).struct_size).read() };
-                check_struct_size(
-                    size,
-                    size_of::<wk_source_loader_vtable_t>(),
-                    "wk_source_loader_vtable_t",
-                )?;
-                // SAFETY: struct_size covers the whole known vtable (checked above).
-                Some(unsafe { loader.read() })
+                Some(unsafe { read_versioned(loader, "loader", "wk_source_loader_vtable_t") }?)
             }
         };
         let loader = CLoader::new(vtable.as_ref(), user_data)?;

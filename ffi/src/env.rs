@@ -200,3 +200,20 @@ pub unsafe extern "C" fn wk_request_set_body(
         Ok(())
     })
 }
+
+/// Binds `name` (UTF-8 `name[0..name_len]`, not empty) in the env: `insert` puts the binding in
+/// its table. Shared by every `wk_env_add_<binding>`.
+pub(crate) fn add_binding(
+    env: *mut wk_env_t,
+    name: *const c_char,
+    name_len: usize,
+    insert: impl FnOnce(&mut Env, String),
+) -> Fallible<()> {
+    let e = handle_mut(env, "env")?;
+    let name = text(name, name_len, "name")?;
+    if name.is_empty() {
+        return Err(invalid("name is empty"));
+    }
+    insert(Arc::make_mut(&mut e.env), name.to_string());
+    Ok(())
+}

@@ -9,9 +9,9 @@ use worker_core::kv::{KvEntry, KvKey, KvList, KvListOptions, KvPutOptions, KvSto
 use worker_core::stores::SqliteKv;
 
 use crate::completion::*;
-use crate::env::wk_env_t;
+use crate::env::{add_binding, wk_env_t};
 use crate::error::*;
-use crate::source::{UserData, check_struct_size, wk_user_data_free_cb};
+use crate::source::{UserData, read_versioned, require_callbacks, wk_user_data_free_cb};
 
 /// `get`: look up `key` (UTF-8, NUL-terminated; `key_len` excludes the NUL) and settle
 /// `completion` with `wk_completion_resolve_kv` (or `wk_completion_resolve` for a value without
@@ -247,13 +247,9 @@ fn add_kv(
     name_len: usize,
     store: Arc<dyn KvStore>,
 ) -> Fallible<()> {
-    let e = handle_mut(env, "env")?;
-    let name = text(name, name_len, "name")?;
-    if name.is_empty() {
-        return Err(invalid("name is empty"));
-    }
-    Arc::make_mut(&mut e.env).kv.insert(name.to_string(), store);
-    Ok(())
+    add_binding(env, name, name_len, |e, name| {
+        e.kv.insert(name, store);
+    })
 }
 
 /// Binds the KV namespace `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker) to the
@@ -277,25 +273,17 @@ pub unsafe extern "C" fn wk_env_add_kv(
 ) -> wk_status_t {
     let user_data = UserData::new(user_data, user_data_free);
     ffi_call(err, move || {
-        if vtable.is_null() {
-            return Err(invalid("vtable is NULL"));
-        }
-        // SAFETY: a non-NULL vtable points to a readable struct of at least `struct_size` bytes
-        // (API contract); read the size field alone first.
-        let size = unsafe { std::ptr::addr_of!((*vtable).struct_size).read() };
-        check_struct_size(size, size_of::<wk_kv_vtable_t>(), "wk_kv_vtable_t")?;
-        // SAFETY: checked above that the struct is at least as large as ours.
-        let vtable = unsafe { *vtable };
-        for (missing, what) in [
-            (vtable.get.is_none(), "get"),
-            (vtable.put.is_none(), "put"),
-            (vtable.remove.is_none(), "remove"),
-            (vtable.list.is_none(), "list"),
-        ] {
-            if missing {
-                return Err(invalid(format!("wk_kv_vtable_t.{what} is NULL")));
-            }
-        }
+        // SAFETY: the host passes NULL or a readable vtable of `struct_size` bytes (API contract).
+        let vtable = unsafe { read_versioned(vtable, "vtable", "wk_kv_vtable_t") }?;
+        require_callbacks(
+            "wk_kv_vtable_t",
+            &[
+                (vtable.get.is_none(), "get"),
+                (vtable.put.is_none(), "put"),
+                (vtable.remove.is_none(), "remove"),
+                (vtable.list.is_none(), "list"),
+            ],
+        )?;
         add_kv(env, name, name_len, Arc::new(CKv { vtable, user_data }))
     })
 }

@@ -15,12 +15,12 @@ use worker_core::stores::SqliteQueue;
 
 use crate::completion::*;
 use crate::engine::{off_runtime, wk_engine_t};
-use crate::env::wk_env_t;
+use crate::env::{add_binding, wk_env_t};
 use crate::error::*;
 use crate::response::{
     WK_LOG_DEBUG, WK_LOG_ERROR, WK_LOG_INFO, WK_LOG_LOG, WK_LOG_WARN, wk_log_level_t,
 };
-use crate::source::{UserData, check_struct_size, wk_user_data_free_cb};
+use crate::source::{UserData, read_versioned, require_callbacks, wk_user_data_free_cb};
 
 /// How a queue message body is encoded (`WK_QUEUE_CONTENT_*`).
 pub type wk_queue_content_type_t = i32;
@@ -165,15 +165,9 @@ fn add_queue(
     name_len: usize,
     sender: Arc<dyn QueueSender>,
 ) -> Fallible<()> {
-    let e = handle_mut(env, "env")?;
-    let name = text(name, name_len, "name")?;
-    if name.is_empty() {
-        return Err(invalid("name is empty"));
-    }
-    Arc::make_mut(&mut e.env)
-        .queues
-        .insert(name.to_string(), sender);
-    Ok(())
+    add_binding(env, name, name_len, |e, name| {
+        e.queues.insert(name, sender);
+    })
 }
 
 /// Binds the queue producer `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker) to the
@@ -197,18 +191,9 @@ pub unsafe extern "C" fn wk_env_add_queue(
 ) -> wk_status_t {
     let user_data = UserData::new(user_data, user_data_free);
     ffi_call(err, move || {
-        if vtable.is_null() {
-            return Err(invalid("vtable is NULL"));
-        }
-        // SAFETY: a non-NULL vtable points to a readable struct of at least `struct_size` bytes
-        // (API contract); read the size field alone first.
-        let size = unsafe { std::ptr::addr_of!((*vtable).struct_size).read() };
-        check_struct_size(size, size_of::<wk_queue_vtable_t>(), "wk_queue_vtable_t")?;
-        // SAFETY: checked above that the struct is at least as large as ours.
-        let vtable = unsafe { *vtable };
-        if vtable.send.is_none() {
-            return Err(invalid("wk_queue_vtable_t.send is NULL"));
-        }
+        // SAFETY: the host passes NULL or a readable vtable of `struct_size` bytes (API contract).
+        let vtable = unsafe { read_versioned(vtable, "vtable", "wk_queue_vtable_t") }?;
+        require_callbacks("wk_queue_vtable_t", &[(vtable.send.is_none(), "send")])?;
         add_queue(env, name, name_len, Arc::new(CQueue { vtable, user_data }))
     })
 }

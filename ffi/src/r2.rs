@@ -15,9 +15,9 @@ use worker_core::r2::*;
 use worker_core::stores::FsR2;
 
 use crate::completion::*;
-use crate::env::wk_env_t;
+use crate::env::{add_binding, wk_env_t};
 use crate::error::*;
-use crate::source::{UserData, check_struct_size, wk_user_data_free_cb};
+use crate::source::{UserData, read_versioned, require_callbacks, wk_user_data_free_cb};
 
 // ---------------------------------------------------------------------- bodies
 
@@ -847,13 +847,9 @@ fn add_r2(
     name_len: usize,
     store: Arc<dyn R2Store>,
 ) -> Fallible<()> {
-    let e = handle_mut(env, "env")?;
-    let name = text(name, name_len, "name")?;
-    if name.is_empty() {
-        return Err(invalid("name is empty"));
-    }
-    Arc::make_mut(&mut e.env).r2.insert(name.to_string(), store);
-    Ok(())
+    add_binding(env, name, name_len, |e, name| {
+        e.r2.insert(name, store);
+    })
 }
 
 /// Binds the R2 bucket `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker) to the
@@ -877,26 +873,18 @@ pub unsafe extern "C" fn wk_env_add_r2(
 ) -> wk_status_t {
     let user_data = UserData::new(user_data, user_data_free);
     ffi_call(err, move || {
-        if vtable.is_null() {
-            return Err(invalid("vtable is NULL"));
-        }
-        // SAFETY: a non-NULL vtable points to a readable struct of at least `struct_size` bytes
-        // (API contract); read the size field alone first.
-        let size = unsafe { std::ptr::addr_of!((*vtable).struct_size).read() };
-        check_struct_size(size, size_of::<wk_r2_vtable_t>(), "wk_r2_vtable_t")?;
-        // SAFETY: checked above that the struct is at least as large as ours.
-        let vtable = unsafe { *vtable };
-        for (missing, what) in [
-            (vtable.head.is_none(), "head"),
-            (vtable.get.is_none(), "get"),
-            (vtable.put.is_none(), "put"),
-            (vtable.remove.is_none(), "remove"),
-            (vtable.list.is_none(), "list"),
-        ] {
-            if missing {
-                return Err(invalid(format!("wk_r2_vtable_t.{what} is NULL")));
-            }
-        }
+        // SAFETY: the host passes NULL or a readable vtable of `struct_size` bytes (API contract).
+        let vtable = unsafe { read_versioned(vtable, "vtable", "wk_r2_vtable_t") }?;
+        require_callbacks(
+            "wk_r2_vtable_t",
+            &[
+                (vtable.head.is_none(), "head"),
+                (vtable.get.is_none(), "get"),
+                (vtable.put.is_none(), "put"),
+                (vtable.remove.is_none(), "remove"),
+                (vtable.list.is_none(), "list"),
+            ],
+        )?;
         let multipart = [
             vtable.create_multipart_upload.is_some(),
             vtable.upload_part.is_some(),

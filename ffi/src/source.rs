@@ -274,6 +274,35 @@ pub(crate) fn check_struct_size(size: u32, known: usize, what: &str) -> Fallible
     Ok(())
 }
 
+/// Copies a host's versioned struct `what` (a vtable or options), passed as the argument
+/// `param`, after checking its `struct_size`.
+///
+/// # Safety
+/// `ptr` is NULL or points to a readable `#[repr(C)]` struct whose first field is
+/// `struct_size: u32` and which is at least `struct_size` bytes long.
+pub(crate) unsafe fn read_versioned<T: Copy>(
+    ptr: *const T,
+    param: &str,
+    what: &str,
+) -> Fallible<T> {
+    if ptr.is_null() {
+        return Err(invalid(format!("{param} is NULL")));
+    }
+    // SAFETY: the leading field is a u32, readable on its own whatever the struct's real size.
+    let size = unsafe { ptr.cast::<u32>().read() };
+    check_struct_size(size, size_of::<T>(), what)?;
+    // SAFETY: struct_size covers the whole struct as we know it (checked above).
+    Ok(unsafe { ptr.read() })
+}
+
+/// Fails naming the first callback of `what` that is NULL, given `(is_missing, field)` pairs.
+pub(crate) fn require_callbacks(what: &str, callbacks: &[(bool, &str)]) -> Fallible<()> {
+    match callbacks.iter().find(|(missing, _)| *missing) {
+        Some((_, field)) => Err(invalid(format!("{what}.{field} is NULL"))),
+        None => Ok(()),
+    }
+}
+
 fn nul_terminated(s: &str) -> Vec<u8> {
     let mut v = Vec::with_capacity(s.len() + 1);
     v.extend_from_slice(s.as_bytes());
