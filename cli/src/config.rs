@@ -29,6 +29,15 @@ pub struct WranglerConfig {
     pub json_vars: Vec<(String, Value)>,
     pub compatibility_date: Option<String>,
     pub compatibility_flags: Vec<String>,
+    /// The bindings wk provides: each gets an embedded store under the state directory.
+    pub bindings: Bindings,
+    /// Human-readable warnings about what the config asks for but `wk` does not do.
+    pub warnings: Vec<String>,
+}
+
+/// The config's bindings that `wk` provides.
+#[derive(Debug, Clone, Default)]
+pub struct Bindings {
     /// `kv_namespaces`: (binding, namespace id). The id names the local store.
     pub kv_namespaces: Vec<(String, String)>,
     /// `r2_buckets`: (binding, bucket name). The bucket name names the local store.
@@ -40,8 +49,6 @@ pub struct WranglerConfig {
     pub assets: Option<AssetsConfig>,
     /// `queues.producers` and `queues.consumers`.
     pub queues: Queues,
-    /// Human-readable warnings about what the config asks for but `wk` does not do.
-    pub warnings: Vec<String>,
 }
 
 /// wrangler's `assets` section.
@@ -267,19 +274,19 @@ fn interpret(path: &Path, value: Value) -> Result<WranglerConfig, String> {
     }
 
     if let Some(v) = obj.get("kv_namespaces") {
-        cfg.kv_namespaces = kv_namespaces(path, v)?;
+        cfg.bindings.kv_namespaces = kv_namespaces(path, v)?;
     }
     if let Some(v) = obj.get("r2_buckets") {
-        cfg.r2_buckets = r2_buckets(path, v)?;
+        cfg.bindings.r2_buckets = r2_buckets(path, v)?;
     }
     if let Some(v) = obj.get("d1_databases") {
-        cfg.d1_databases = d1_databases(path, v)?;
+        cfg.bindings.d1_databases = d1_databases(path, v)?;
     }
     if let Some(v) = obj.get("assets") {
-        cfg.assets = Some(assets(path, &dir, v)?);
+        cfg.bindings.assets = Some(assets(path, &dir, v)?);
     }
     if let Some(v) = obj.get("queues") {
-        cfg.queues = queues(path, v)?;
+        cfg.bindings.queues = queues(path, v)?;
     }
 
     for (key, v) in &obj {
@@ -585,7 +592,7 @@ mod tests {
         }));
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         let r2 = [("B", "photos"), ("OTHER", "OTHER")].map(|(b, n)| (b.into(), n.into()));
-        assert_eq!(c.r2_buckets, r2);
+        assert_eq!(c.bindings.r2_buckets, r2);
     }
 
     #[test]
@@ -600,7 +607,7 @@ mod tests {
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         let d1 = [("DB", "0000-1"), ("NAMED", "other"), ("BARE", "BARE")]
             .map(|(b, i)| (b.into(), i.into()));
-        assert_eq!(c.d1_databases, d1);
+        assert_eq!(c.bindings.d1_databases, d1);
     }
 
     #[test]
@@ -616,11 +623,11 @@ mod tests {
         let w = c.warnings.join("\n");
         assert!(!w.contains("kv_namespaces"), "{w}");
         let kv = [("MY_KV", "1"), ("OTHER", "OTHER")].map(|(b, i)| (b.into(), i.into()));
-        assert_eq!(c.kv_namespaces, kv);
+        assert_eq!(c.bindings.kv_namespaces, kv);
         assert!(w.contains("`durable_objects` (ROOM)"), "{w}");
         assert!(!w.contains("queues"), "{w}");
-        assert_eq!(c.queues.producers[0].binding, "Q");
-        assert_eq!(c.queues.consumers[0].queue, "q");
+        assert_eq!(c.bindings.queues.producers[0].binding, "Q");
+        assert_eq!(c.bindings.queues.consumers[0].queue, "q");
         assert!(w.contains("`ai` (AI)"), "{w}");
         assert!(w.contains("`send_email` (MAIL)"), "{w}");
         assert!(w.contains("unknown configuration key `whatever`"), "{w}");
@@ -633,7 +640,7 @@ mod tests {
             "not_found_handling": "404-page", "run_worker_first": ["/api/*", "!/api/docs/*"]
         }}));
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
-        let a = c.assets.unwrap();
+        let a = c.bindings.assets.unwrap();
         assert_eq!(a.directory, PathBuf::from("/p/./public"));
         assert_eq!(a.binding.as_deref(), Some("STATIC"));
         assert_eq!(a.html_handling, HtmlHandling::DropTrailingSlash);
@@ -646,6 +653,7 @@ mod tests {
             }
         );
         let d = cfg(json!({"assets": {"directory": "dist"}}))
+            .bindings
             .assets
             .unwrap();
         assert_eq!(

@@ -184,7 +184,7 @@ pub fn announce(project: &project::Project) {
 
 /// One line on stderr describing what `wk serve` is about to serve.
 pub fn describe(project: &project::Project) {
-    if let Some(a) = &project.assets {
+    if let Some(a) = &project.bindings.assets {
         eprintln!("wk: static assets from {}", a.directory.display());
         if !project.has_worker {
             return;
@@ -290,13 +290,13 @@ pub fn env_of(project: &project::Project, args: &WorkerArgs) -> Result<Arc<Env>,
         .clone()
         .unwrap_or_else(|| project.dir.join(".wk-state"));
     let mut env = project.env.clone();
-    for (binding, id) in &project.kv_namespaces {
+    for (binding, id) in &project.bindings.kv_namespaces {
         let path = state.join("kv").join(format!("{}.sqlite", file_name(id)));
         let store =
             SqliteKv::open(&path).map_err(|e| format!("KV namespace {binding} (id {id}): {e}"))?;
         env.kv.insert(binding.clone(), Arc::new(store));
     }
-    for (binding, id) in &project.d1_databases {
+    for (binding, id) in &project.bindings.d1_databases {
         let path = state.join("d1").join(format!("{}.sqlite", file_name(id)));
         // dump() fails as it does on Cloudflare for every database but the retired alpha ones.
         let db = SqliteD1::open(&path)
@@ -304,18 +304,22 @@ pub fn env_of(project: &project::Project, args: &WorkerArgs) -> Result<Arc<Env>,
             .with_dump(false);
         env.d1.insert(binding.clone(), Arc::new(db));
     }
-    if let Some(binding) = project.assets.as_ref().and_then(|a| a.binding.clone())
+    if let Some(binding) = project
+        .bindings
+        .assets
+        .as_ref()
+        .and_then(|a| a.binding.clone())
         && let Some(assets) = assets_of(project)?
     {
         env.assets.insert(binding, Arc::new(assets));
     }
-    for p in &project.queues.producers {
+    for p in &project.bindings.queues.producers {
         let queue = SqliteQueue::open(queue_file(&state, &p.queue))
             .map_err(|e| format!("queue {} (binding {}): {e}", p.queue, p.binding))?
             .with_delivery_delay(p.delivery_delay.unwrap_or(0));
         env.queues.insert(p.binding.clone(), Arc::new(queue));
     }
-    for (binding, bucket) in &project.r2_buckets {
+    for (binding, bucket) in &project.bindings.r2_buckets {
         let dir = state.join("r2").join(file_name(bucket));
         let store = FsR2::open(&dir).map_err(|e| format!("R2 bucket {binding} ({bucket}): {e}"))?;
         env.r2.insert(binding.clone(), Arc::new(store));
@@ -326,7 +330,7 @@ pub fn env_of(project: &project::Project, args: &WorkerArgs) -> Result<Arc<Env>,
 /// The project's static assets, served from their directory (read live, so edits show at
 /// once), or None without an `assets` section.
 pub fn assets_of(project: &project::Project) -> Result<Option<DirAssets>, String> {
-    let Some(a) = &project.assets else {
+    let Some(a) = &project.bindings.assets else {
         return Ok(None);
     };
     let options = AssetsOptions {
@@ -353,6 +357,7 @@ pub fn assets_router(project: &project::Project) -> AssetsRouter {
     };
     AssetsRouter {
         run_worker_first: project
+            .bindings
             .assets
             .as_ref()
             .map(|a| a.run_worker_first.clone())
@@ -378,7 +383,7 @@ pub fn start_queue_broker(
     env: &Arc<Env>,
     quiet: bool,
 ) -> Result<Option<QueueBroker>, String> {
-    if project.queues.consumers.is_empty() {
+    if project.bindings.queues.consumers.is_empty() {
         return Ok(None);
     }
     let state = args
@@ -391,7 +396,7 @@ pub fn start_queue_broker(
     let broker = QueueBroker::new(engine.clone())?;
     let dir = project_dir(project);
     broker.set_observer(move |event| queue_event(event, &dir, quiet));
-    for c in &project.queues.consumers {
+    for c in &project.bindings.queues.consumers {
         let mut consumer = QueueConsumer::new(
             &c.queue,
             open(&c.queue)?,

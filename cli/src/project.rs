@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use worker_core::engine::{Env, Module, ModuleType, WorkerSource, has_module_syntax};
 
-use crate::config::{AssetsConfig, CONFIG_NAMES, WranglerConfig};
+use crate::config::{Bindings, CONFIG_NAMES, WranglerConfig};
 
 /// A bound on the import graph, so a pathological project fails clearly instead of slowly.
 const MAX_FILES: usize = 5000;
@@ -29,19 +29,11 @@ pub struct Project {
     pub env: Env,
     pub compatibility_date: Option<String>,
     pub compatibility_flags: Vec<String>,
-    /// KV bindings: (binding, namespace id).
-    pub kv_namespaces: Vec<(String, String)>,
-    /// R2 bindings: (binding, bucket name).
-    pub r2_buckets: Vec<(String, String)>,
-    /// D1 bindings: (binding, database id).
-    pub d1_databases: Vec<(String, String)>,
-    /// Static assets served in front of the worker (wrangler's `assets`).
-    pub assets: Option<AssetsConfig>,
+    /// The bindings from the config (empty without one).
+    pub bindings: Bindings,
     /// False for an assets-only project (no `main`): `source` is then a placeholder that the
     /// assets router never calls.
     pub has_worker: bool,
-    /// Queue producers and consumers.
-    pub queues: crate::config::Queues,
     pub warnings: Vec<String>,
     /// Where the main module lives on disk, for messages.
     pub main_path: PathBuf,
@@ -54,7 +46,7 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
     if let Some(c) = config.as_ref()
         && script.is_none()
         && c.main.is_none()
-        && c.assets.is_some()
+        && c.bindings.assets.is_some()
     {
         return Ok(load_assets_only(config.expect("checked")));
     }
@@ -79,17 +71,9 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
     let mut name = None;
     let mut compatibility_date = None;
     let mut compatibility_flags = Vec::new();
-    let mut kv_namespaces = Vec::new();
-    let mut r2_buckets = Vec::new();
-    let mut d1_databases = Vec::new();
-    let mut assets = None;
-    let mut queues = crate::config::Queues::default();
+    let mut bindings = Bindings::default();
     if let Some(c) = config {
-        kv_namespaces = c.kv_namespaces;
-        r2_buckets = c.r2_buckets;
-        d1_databases = c.d1_databases;
-        assets = c.assets;
-        queues = c.queues;
+        bindings = c.bindings;
         for (k, v) in c.text_vars {
             env.vars.insert(k, v);
         }
@@ -126,12 +110,8 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
         env,
         compatibility_date,
         compatibility_flags,
-        kv_namespaces,
-        r2_buckets,
-        d1_databases,
-        assets,
+        bindings,
         has_worker: true,
-        queues,
         warnings,
         main_path: main,
         dir,
@@ -142,9 +122,10 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
 /// gets a (never called) module so everything that expects a worker keeps working.
 fn load_assets_only(c: WranglerConfig) -> Project {
     let dir = c.dir();
-    let assets = c.assets.clone();
     let name = c.name.clone().unwrap_or_else(|| "assets".into());
-    let main_path = assets
+    let main_path = c
+        .bindings
+        .assets
         .as_ref()
         .map_or_else(|| dir.clone(), |a| a.directory.clone());
     Project {
@@ -155,11 +136,7 @@ fn load_assets_only(c: WranglerConfig) -> Project {
         env: Env::new(),
         compatibility_date: c.compatibility_date,
         compatibility_flags: c.compatibility_flags,
-        kv_namespaces: c.kv_namespaces,
-        r2_buckets: c.r2_buckets,
-        d1_databases: c.d1_databases,
-        queues: c.queues,
-        assets,
+        bindings: c.bindings,
         has_worker: false,
         warnings: c.warnings,
         main_path,
