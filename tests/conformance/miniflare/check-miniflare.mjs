@@ -190,7 +190,7 @@ for (const name of fs.readdirSync(root).sort()) {
       }
       // `miniflareExpect`: the request documents production behaviour in `expect`, and Miniflare's
       // local simulator is known to answer differently; check Miniflare's actual answer instead
-      // and report the request as a known difference (see NOTES-b.md).
+      // and report the request as a known difference (see NOTES-r2-d1-queues.md).
       const p = check(r.miniflareExpect || r.expect || {}, res);
       if (r.miniflareExpect) {
         knownDiffs.push(`${name}/${r.name}`);
