@@ -1,6 +1,8 @@
 //! Workers KV: the store interface a host implements, and the ops behind `KVNamespace`
-//! (`kv.js`). Validation, value types and Cloudflare's error texts live in the JS; a store only
-//! keeps bytes, so a host's store stays small.
+//! (`kv.js`). Validation, value types and Cloudflare's error texts live in the JS, except the
+//! size of a streamed value, which is counted here as it arrives; a store only keeps bytes, so a
+//! host's store stays small. Streamed values (`put` of a stream, `get` as a stream) pass between
+//! JS and these ops in chunks through `body.rs`, so they never sit whole in the JS heap.
 use super::body::{self, Body, body_arg};
 use super::host::{self, HostError};
 use crate::engine::worker::IsolateState;
