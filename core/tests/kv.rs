@@ -322,3 +322,37 @@ fn a_24_mb_value_streams_both_ways_through_a_16_mb_isolate() {
         );
     }
 }
+
+/// A streamed put is one binding call however many chunks it takes; so is a streamed get.
+#[test]
+fn streamed_values_count_as_one_subrequest_each() {
+    let code = "export default { async fetch(req, env) {
+        let c = 0;
+        const source = new ReadableStream({
+            pull(controller) {
+                if (c++ === 50) return controller.close();
+                controller.enqueue(new Uint8Array(100000).fill(7));
+            },
+        });
+        await env.KV.put('k', source);
+        let n = 0;
+        for await (const chunk of await env.KV.get('k', 'stream')) n += chunk.byteLength;
+        let third;
+        try { await env.KV.get('k'); third = 'ok'; } catch (e) { third = e.message; }
+        return Response.json([n, third]);
+    } };";
+    let config = EngineConfig {
+        max_subrequests: 2,
+        ..config()
+    };
+    let r = run(
+        config,
+        code,
+        Env::new().kv("KV", Arc::new(ThreadStore::default())),
+    );
+    assert_eq!(r.error, None);
+    assert_eq!(
+        r.text(),
+        r#"[5000000,"Too many subrequests by single Worker invocation."]"#
+    );
+}
