@@ -230,3 +230,129 @@ async fn the_embedded_store_never_serves_a_value_older_than_the_last_write() {
     assert_eq!(value(store.get("old").await.unwrap()), None);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A value near the 25 MiB limit goes into KV from a stream and comes back out as one through an
+/// isolate whose heap and ArrayBuffer memory are capped at 16 MiB: it only fits if neither
+/// `put(key, stream)` nor `get(key, "stream")` holds the value in JS at once.
+#[test]
+fn a_24_mb_value_streams_both_ways_through_a_16_mb_isolate() {
+    const TOTAL: usize = 24 * 1024 * 1024;
+    const CHUNK: usize = 64 * 1024;
+    let data: Arc<Mutex<BTreeMap<String, Vec<u8>>>> = Arc::default();
+    let env = || {
+        let store = ThreadStore {
+            data: data.clone(),
+            ..Default::default()
+        };
+        Env::new().kv("KV", Arc::new(store))
+    };
+    let config = EngineConfig {
+        memory_limit_mb: 16,
+        ..config()
+    };
+    // Byte i of chunk c is (c * 7 + i) % 251; the worker keeps only a length and a running sum.
+    let code = format!(
+        "export default {{ async fetch(req, env) {{
+        const TOTAL = {TOTAL}, CHUNK = {CHUNK};
+        let c = 0;
+        const source = new ReadableStream({{
+            pull(controller) {{
+                if (c === TOTAL / CHUNK) return controller.close();
+                const chunk = new Uint8Array(CHUNK);
+                for (let i = 0; i < CHUNK; i++) chunk[i] = (c * 7 + i) % 251;
+                c++;
+                controller.enqueue(chunk);
+            }},
+        }});
+        await env.KV.put('big', source);
+        const reader = (await env.KV.get('big', 'stream')).getReader();
+        let n = 0, sum = 0, chunks = 0;
+        for (;;) {{
+            const {{ done, value }} = await reader.read();
+            if (done) break;
+            chunks++;
+            n += value.byteLength;
+            for (let i = 0; i < value.byteLength; i += 4096) sum = (sum + value[i]) % 1000000007;
+        }}
+        const meta = await env.KV.getWithMetadata('big', {{ type: 'stream' }});
+        let m = 0;
+        for await (const value of meta.value) m += value.byteLength;
+        return Response.json({{ n, sum, chunks, m }});
+    }} }};"
+    );
+    let mut expected_sum: u64 = 0;
+    for c in 0..TOTAL / CHUNK {
+        for i in (0..CHUNK).step_by(4096) {
+            expected_sum = (expected_sum + ((c * 7 + i) % 251) as u64) % 1_000_000_007;
+        }
+    }
+    let r = run(config.clone(), &code, env());
+    assert_eq!(r.error, None);
+    let v: serde_json::Value = serde_json::from_str(&r.text()).unwrap();
+    assert_eq!(v["n"], TOTAL);
+    assert_eq!(v["m"], TOTAL);
+    assert_eq!(v["sum"], expected_sum);
+    // It arrived in many chunks, never as one piece.
+    assert!(v["chunks"].as_u64().unwrap() >= 100, "{v}");
+    assert_eq!(data.lock().unwrap()["big"].len(), TOTAL);
+
+    // The same isolate cannot hold the value whole in memory JS allocates, so the pass above did
+    // not gather it in JS (as put() once did with readAllBytes): collecting the value's stream
+    // into one buffer fails. (`get(key, "arrayBuffer")` would not show it: bytes a host call
+    // hands JS are not counted against the isolate's ArrayBuffer cap; the `chunks` count above
+    // is what shows the get streamed.)
+    for read in [
+        "await new Response(await env.KV.get('big', 'stream')).arrayBuffer()",
+        "await new Response((await env.KV.getWithMetadata('big', 'stream')).value).bytes()",
+    ] {
+        let code = format!(
+            "export default {{ async fetch(req, env) {{
+            try {{ return new Response(String((({read})).byteLength)); }}
+            catch (e) {{ return new Response('failed: ' + e.message); }}
+        }} }};"
+        );
+        let r = run(config.clone(), &code, env());
+        let out_of_memory = r.text() == "failed: Array buffer allocation failed"
+            || r.error.as_ref().map(|e| e.kind) == Some(ErrorKind::ExceededMemory);
+        assert!(
+            out_of_memory,
+            "{read} held the whole value: {:?} {}",
+            r.error,
+            r.text()
+        );
+    }
+}
+
+/// A streamed put is one binding call however many chunks it takes; so is a streamed get.
+#[test]
+fn streamed_values_count_as_one_subrequest_each() {
+    let code = "export default { async fetch(req, env) {
+        let c = 0;
+        const source = new ReadableStream({
+            pull(controller) {
+                if (c++ === 50) return controller.close();
+                controller.enqueue(new Uint8Array(100000).fill(7));
+            },
+        });
+        await env.KV.put('k', source);
+        let n = 0;
+        for await (const chunk of await env.KV.get('k', 'stream')) n += chunk.byteLength;
+        let third;
+        try { await env.KV.get('k'); third = 'ok'; } catch (e) { third = e.message; }
+        return Response.json([n, third]);
+    } };";
+    let config = EngineConfig {
+        max_subrequests: 2,
+        ..config()
+    };
+    let r = run(
+        config,
+        code,
+        Env::new().kv("KV", Arc::new(ThreadStore::default())),
+    );
+    assert_eq!(r.error, None);
+    assert_eq!(
+        r.text(),
+        r#"[5000000,"Too many subrequests by single Worker invocation."]"#
+    );
+}

@@ -42,7 +42,8 @@
     throw new TypeError("This ReadableStream did not return bytes.");
   }
 
-  // Streams `stream` into a new host body of `length` bytes. Returns the body's handle, to give
+  // Streams `stream` into a new host body of `length` bytes (null: unknown, the host counts what
+  // arrives, as KV does against its value limit). Returns the body's handle, to give
   // to the op that consumes it, and a promise for the pumping: it settles once every chunk is
   // with the host (or the host stopped reading), and rejects with the stream's own error, which
   // also fails the host's read so nothing partial is stored.
@@ -57,7 +58,7 @@
           if (done) break;
           const bytes = chunkBytes(value);
           total += bytes.byteLength;
-          if (total > length) throw new TypeError(`The stream produced more than its declared length of ${length} bytes.`);
+          if (length !== null && total > length) throw new TypeError(`The stream produced more than its declared length of ${length} bytes.`);
           if (bytes.byteLength === 0) continue;
           if (!(await hostCall(ops.op_body_write, handle, bytes))) {
             // The host stopped reading (it failed or refused the write); its answer says why.
@@ -65,7 +66,7 @@
             return;
           }
         }
-        if (total < length) throw new TypeError(`The stream ended after ${total} of its declared ${length} bytes.`);
+        if (length !== null && total < length) throw new TypeError(`The stream ended after ${total} of its declared ${length} bytes.`);
         await hostCall(ops.op_body_end, handle, null);
       } catch (err) {
         let message;
@@ -81,7 +82,7 @@
   };
 
   // Runs host call `op(...args, bytes, sinkHandle)` for a body `value` that is either bytes in
-  // hand ({bytes, stream: null}) or a stream of a known length ({stream, length}), pumping the
+  // hand ({bytes, stream: null}) or a stream ({stream, length}, length null if unknown), pumping the
   // stream into the host while the call runs. A failure of the stream wins over the host's
   // answer (which then only reports the body it could not finish); the host's own errors go
   // through `mapHostError`.

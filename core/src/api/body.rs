@@ -49,6 +49,38 @@ pub fn from_bytes(bytes: Vec<u8>) -> Body {
     Box::new(Bytes(Some(bytes)))
 }
 
+/// A body of `bytes` already in hand, read `chunk` bytes at a time, so the worker pulls a large
+/// value in pieces instead of taking it into its heap at once.
+struct Chunked {
+    bytes: Vec<u8>,
+    offset: usize,
+    chunk: usize,
+}
+
+#[async_trait]
+impl BodyReader for Chunked {
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, HostError> {
+        if self.offset >= self.bytes.len() {
+            // Free the value as soon as it has all been read, not when the handle goes.
+            self.bytes = Vec::new();
+            return Ok(None);
+        }
+        let end = self.bytes.len().min(self.offset + self.chunk);
+        let piece = self.bytes[self.offset..end].to_vec();
+        self.offset = end;
+        Ok(Some(piece))
+    }
+}
+
+/// A body of `bytes`, read in chunks of at most `chunk` bytes (at least 1).
+pub fn from_bytes_chunked(bytes: Vec<u8>, chunk: usize) -> Body {
+    Box::new(Chunked {
+        bytes,
+        offset: 0,
+        chunk: chunk.max(1),
+    })
+}
+
 /// Reads `body` to its end. Only for bodies known to be small: this is the whole value in memory.
 pub async fn read_all(body: &mut Body) -> Result<Vec<u8>, HostError> {
     let mut out = Vec::new();
@@ -276,6 +308,18 @@ impl BodyTable {
         // Dropped outside the borrow: a body's drop may do anything.
         drop(gone);
     }
+}
+
+/// The value a write op was given as its `bytes` and `sink` arguments (`callWithBody` in
+/// `body.js` passes one of them): bytes in hand, or the body the worker streams into the sink.
+pub(super) fn body_arg(state: &IsolateState, s: &mut Scope, bytes: i32, sink: i32) -> Body {
+    if !s.is_nullish(sink) {
+        if let Some(body) = state.bodies.take_sink(s.to_number(sink) as u32) {
+            return body;
+        }
+        return from_bytes(Vec::new());
+    }
+    from_bytes(s.bytes(bytes).map(|b| b.to_vec()).unwrap_or_default())
 }
 
 /// Starts `work` for the JS call whose id is the op's first argument, like `host::spawn`, but

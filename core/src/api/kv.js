@@ -52,7 +52,8 @@
     return type;
   }
 
-  function decodeValue(bytes, type) {
+  // `bytes` is a host body handle of `length` bytes for type "stream" (see getEntry).
+  function decodeValue(bytes, type, length) {
     switch (type) {
       case "text":
         return utf8Decode(bytes);
@@ -62,11 +63,16 @@
         // The op hands over a fresh Uint8Array that owns its whole buffer.
         return bytes.buffer;
       case "stream":
-        return internals.readableFromBytes(bytes);
+        // Only single gets ask for streams; the op then answers with a host body handle.
+        return internals.hostBodyStream(bytes, length);
       default:
         throw new TypeError('Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".');
     }
   }
+
+  // A single key's entry: [bytes, metadata, expiration], or for type "stream" [bodyHandle,
+  // metadata, expiration, length], the value left with the host for the stream to pull.
+  const getEntry = (binding, key, type) => hostCall(ops.op_kv_get, binding, key, type === "stream");
 
   const parseMetadata = (m) => (m === null ? null : JSON.parse(m));
 
@@ -95,10 +101,20 @@
     return out;
   }
 
-  async function valueBytes(value) {
+  // A put's value for `callWithBody` (body.js): bytes in hand, or a stream the host reads a chunk
+  // at a time and counts against the limit itself, so a streamed value never gathers in the heap.
+  function putValue(value) {
+    if (internals.isReadableStream(value)) {
+      // The text readAllBytes gave when it read streamed values here.
+      if (internals.streamIsLocked(value)) throw new TypeError("This ReadableStream is currently locked to a reader.");
+      return { bytes: null, stream: value, length: null };
+    }
+    return { bytes: valueBytes(value), stream: null };
+  }
+
+  function valueBytes(value) {
     if (typeof value === "string") return utf8Encode(value);
     if (internals.isBufferSource(value)) return internals.copyBytes(value);
-    if (internals.isReadableStream(value)) return internals.readAllBytes(value);
     if (value === null || (typeof value !== "object" && typeof value !== "function")) {
       return utf8Encode(String(value));
     }
@@ -152,8 +168,8 @@
       if (Array.isArray(key)) return getBulk(this.#binding, key, typeOrOptions, false);
       key = checkKey(key, "GET");
       const type = readOptions(typeOrOptions, "GET");
-      const entry = await hostCall(ops.op_kv_get, this.#binding, key);
-      return entry === null ? null : decodeValue(entry[0], type);
+      const entry = await getEntry(this.#binding, key, type);
+      return entry === null ? null : decodeValue(entry[0], type, entry[3]);
     }
 
     async getWithMetadata(key, typeOrOptions) {
@@ -161,22 +177,23 @@
       if (Array.isArray(key)) return getBulk(this.#binding, key, typeOrOptions, true);
       key = checkKey(key, "GET");
       const type = readOptions(typeOrOptions, "GET");
-      const entry = await hostCall(ops.op_kv_get, this.#binding, key);
+      const entry = await getEntry(this.#binding, key, type);
       if (entry === null) return { value: null, metadata: null, cacheStatus: null };
-      return { value: decodeValue(entry[0], type), metadata: parseMetadata(entry[1]), cacheStatus: null };
+      return { value: decodeValue(entry[0], type, entry[3]), metadata: parseMetadata(entry[1]), cacheStatus: null };
     }
 
     async put(key, value, options) {
       if (!(#binding in this)) throw internals.illegalInvocation();
       key = checkKey(key, "PUT");
-      const bytes = await valueBytes(value);
+      const body = putValue(value);
       options = options ?? {};
       const expiration = expirationOf(options);
       const metadata = metadataOf(options);
-      if (bytes.byteLength > MAX_VALUE_BYTES) {
-        throw failed("PUT", 413, `Value length of ${bytes.byteLength} exceeds limit of ${MAX_VALUE_BYTES}.`);
+      // A streamed value is checked by the op as it arrives, with this same message.
+      if (body.stream === null && body.bytes.byteLength > MAX_VALUE_BYTES) {
+        throw failed("PUT", 413, `Value length of ${body.bytes.byteLength} exceeds limit of ${MAX_VALUE_BYTES}.`);
       }
-      await hostCall(ops.op_kv_put, this.#binding, key, bytes, expiration, metadata);
+      await internals.callWithBody(ops.op_kv_put, [this.#binding, key, expiration, metadata], body);
     }
 
     async delete(key) {

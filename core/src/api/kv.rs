@@ -1,6 +1,9 @@
 //! Workers KV: the store interface a host implements, and the ops behind `KVNamespace`
-//! (`kv.js`). Validation, value types and Cloudflare's error texts live in the JS; a store only
-//! keeps bytes, so a host's store stays small.
+//! (`kv.js`). Validation, value types and Cloudflare's error texts live in the JS, except the
+//! size of a streamed value, which is counted here as it arrives; a store only keeps bytes, so a
+//! host's store stays small. Streamed values (`put` of a stream, `get` as a stream) pass between
+//! JS and these ops in chunks through `body.rs`, so they never sit whole in the JS heap.
+use super::body::{self, Body, body_arg};
 use super::host::{self, HostError};
 use crate::engine::worker::IsolateState;
 use crate::v8::Scope;
@@ -112,11 +115,68 @@ fn optional_u64(s: &Scope, idx: i32) -> Option<u64> {
     (!s.is_nullish(idx)).then(|| s.to_number(idx) as u64)
 }
 
-/// op_kv_get(callId, binding, key)
+/// The largest value KV stores, as in `kv.js`, which checks values in hand; streamed values are
+/// counted here as they arrive.
+const MAX_VALUE_BYTES: usize = 25 * 1024 * 1024;
+
+/// The size of the chunks a worker pulls a value read as a stream in: small enough that a value
+/// near the limit never has to fit in the isolate's heap at once.
+const STREAM_CHUNK_BYTES: usize = 64 * 1024;
+
+/// Reads a put's value to its end. Past the limit the bytes are counted but no longer kept, so
+/// the 413 reports the value's whole length as it does for a value in hand, without holding it.
+async fn collect_value(mut body: Body) -> Result<Vec<u8>, HostError> {
+    let mut value = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = body.next_chunk().await? {
+        total = total.saturating_add(chunk.len());
+        if total > MAX_VALUE_BYTES {
+            value = Vec::new();
+        } else if value.is_empty() {
+            // A value in hand arrives as one chunk: keep it rather than copy it.
+            value = chunk;
+        } else {
+            value.extend_from_slice(&chunk);
+        }
+    }
+    if total > MAX_VALUE_BYTES {
+        return Err(HostError::new(format!(
+            "KV PUT failed: 413 Value length of {total} exceeds limit of {MAX_VALUE_BYTES}."
+        )));
+    }
+    Ok(value)
+}
+
+/// op_kv_get(callId, binding, key, asStream) -> null | [bytes, metadata, expiration] |
+/// [bodyHandle, metadata, expiration, length] when `asStream`: the value stays on this side and
+/// the worker pulls it a chunk at a time through the body table (`body.js`).
 pub(super) fn op_kv_get(state: &IsolateState, s: &mut Scope, _argc: i32) {
     let Some(kv) = store(state, s) else { return };
     let key = s.to_string(2);
-    host::spawn(state, s, async move { kv.get(&key).await }, push_entry);
+    if !s.to_bool(3) {
+        host::spawn(state, s, async move { kv.get(&key).await }, push_entry);
+        return;
+    }
+    let bodies = state.bodies.clone();
+    let invocation = state.current_invocation();
+    host::spawn(
+        state,
+        s,
+        async move { kv.get(&key).await },
+        move |s, entry| match entry {
+            None => s.push_null(),
+            Some(e) => {
+                let length = e.value.len();
+                let body = body::from_bytes_chunked(e.value, STREAM_CHUNK_BYTES);
+                let handle = bodies.add_reader(invocation, body);
+                s.push_number(handle as f64);
+                push_opt_str(s, e.metadata.as_deref());
+                push_opt_u64(s, e.expiration);
+                s.push_number(length as f64);
+                s.push_array(4);
+            }
+        },
+    );
 }
 
 /// op_kv_get_many(callId, binding, keys) -> entries in key order
@@ -137,19 +197,25 @@ pub(super) fn op_kv_get_many(state: &IsolateState, s: &mut Scope, _argc: i32) {
     );
 }
 
-/// op_kv_put(callId, binding, key, bytes, expiration | null, metadataJson | null)
+/// op_kv_put(callId, binding, key, expiration | null, metadataJson | null, bytes | null,
+/// sinkHandle | null): the value is either bytes in hand (already checked against the limit by
+/// `kv.js`) or a body the worker streams in, collected here so it never gathers in the JS heap.
+/// The store still gets the whole value: KV values are small enough to keep `KvStore` simple.
 pub(super) fn op_kv_put(state: &IsolateState, s: &mut Scope, _argc: i32) {
     let Some(kv) = store(state, s) else { return };
     let key = s.to_string(2);
-    let value = s.bytes(3).map(|b| b.to_vec()).unwrap_or_default();
     let options = KvPutOptions {
-        expiration: optional_u64(s, 4),
-        metadata: optional_string(s, 5),
+        expiration: optional_u64(s, 3),
+        metadata: optional_string(s, 4),
     };
+    let body = body_arg(state, s, 5, 6);
     host::spawn(
         state,
         s,
-        async move { kv.put(&key, value, options).await },
+        async move {
+            let value = collect_value(body).await?;
+            kv.put(&key, value, options).await
+        },
         |s, ()| s.push_undefined(),
     );
 }

@@ -4,7 +4,7 @@
 //! Argument validation and the JS object model live in `r2.js`. What crosses between JS and Rust
 //! (and the C ABI) besides bodies is JSON in the shapes documented on each `to_json`/`from_json`,
 //! so a host store written in any language sees one format.
-use super::body::{self, Body, BodyReader};
+use super::body::{Body, BodyReader, body_arg};
 use super::host::{self, HostError};
 use crate::engine::worker::IsolateState;
 use crate::v8::Scope;
@@ -990,17 +990,6 @@ fn json_arg(s: &Scope, idx: i32) -> Value {
         return Value::Null;
     }
     serde_json::from_str(&s.to_string(idx)).unwrap_or(Value::Null)
-}
-
-/// The value a write op was given: bytes in hand, or a body the worker streams (`body.js`).
-fn body_arg(state: &IsolateState, s: &mut Scope, bytes: i32, sink: i32) -> Body {
-    if !s.is_nullish(sink) {
-        if let Some(body) = state.bodies.take_sink(s.to_number(sink) as u32) {
-            return body;
-        }
-        return body::from_bytes(Vec::new());
-    }
-    body::from_bytes(s.bytes(bytes).map(|b| b.to_vec()).unwrap_or_default())
 }
 
 fn push_object(s: &mut Scope, o: Option<R2Object>) {
