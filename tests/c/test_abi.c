@@ -4,53 +4,7 @@
  * workers executed synchronously, asynchronously and as functions, and KV namespaces
  * implemented in C (answering inline, from another thread later, and failing).
  */
-#define _POSIX_C_SOURCE 200809L
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "worker.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (cond) {                                                                    \
-            passed++;                                                                  \
-        } else {                                                                       \
-            failed++;                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                              \
-    } while (0)
-
-#define S(lit) lit, (sizeof lit - 1)
-
-/* Runs `call` (which fills the local `err`), then checks its status and error message. */
-#define EXPECT_ERROR(call, want, needle)              \
-    do {                                              \
-        wk_status_t status_ = (call);                 \
-        check_error(status_, (want), err, (needle));  \
-        err = NULL;                                   \
-    } while (0)
-
-static int contains(const char *haystack, const char *needle) {
-    return haystack != NULL && strstr(haystack, needle) != NULL;
-}
-
-/* Checks the status, that an error came back with `needle` in its message, and frees it. */
-static void check_error(wk_status_t got, wk_status_t want, wk_error_t *err, const char *needle) {
-    CHECK(got == want);
-    CHECK(err != NULL);
-    CHECK(wk_error_code(err) == want);
-    if (!contains(wk_error_message(err), needle)) {
-        fprintf(stderr, "  message %s lacks %s\n", wk_error_message(err), needle);
-        failed++;
-    }
-    wk_error_free(err);
-}
+#include "check.h"
 
 static void test_bad_inputs(void) {
     wk_error_t *err = NULL;
@@ -254,12 +208,6 @@ static void free_state(void *user_data) {
     ((struct loader_state *)user_data)->freed++;
 }
 
-static wk_request_t *make_request(const char *method, const char *url) {
-    wk_request_t *req = NULL;
-    if (wk_request_new(method, strlen(method), url, strlen(url), &req, NULL) != WK_OK) abort();
-    return req;
-}
-
 static void test_execute(wk_engine_t *engine) {
     wk_env_t *env = NULL;
     wk_request_t *req;
@@ -333,9 +281,8 @@ static void test_execute(wk_engine_t *engine) {
     wk_response_free(resp);
 
     /* An unknown site: the loader's message comes back as WK_E_NOT_FOUND. */
-    CHECK(wk_execute(engine, S("nope"), S("v1"), NULL, req, &resp, &err) == WK_E_NOT_FOUND);
-    CHECK(contains(wk_error_message(err), "no worker called that"));
-    wk_error_free(err);
+    EXPECT_ERROR(wk_execute(engine, S("nope"), S("v1"), NULL, req, &resp, &err),
+                 WK_E_NOT_FOUND, "no worker called that");
     wk_response_free(resp);
     wk_request_free(req);
     wk_env_free(env);
@@ -464,7 +411,6 @@ struct kv_later {
     int found;
 };
 
-static int kv_threads_running;
 static int kv_freed; /* finalized store handles */
 
 static struct kv_item *kv_find(struct kv_store *s, const char *key) {
@@ -486,11 +432,10 @@ static void kv_resolve_item(wk_completion_t *c, const struct kv_item *it) {
 /* Answers from another thread, after the callback has returned. */
 static void *kv_answer_later(void *arg) {
     struct kv_later *l = (struct kv_later *)arg;
-    struct timespec pause = {0, 20 * 1000 * 1000};
-    nanosleep(&pause, NULL);
+    sleep_ms(20);
     kv_resolve_item(l->c, l->found ? &l->item : NULL);
     free(l);
-    __atomic_sub_fetch(&kv_threads_running, 1, __ATOMIC_SEQ_CST);
+    done_later();
     return NULL;
 }
 
@@ -506,12 +451,13 @@ static void kv_get(void *user_data, const char *key, size_t key_len, wk_completi
     it = kv_find(h->store, key);
     if (h->mode == KV_LATER) {
         struct kv_later *l = (struct kv_later *)calloc(1, sizeof *l);
-        pthread_t t;
         l->c = c;
         l->found = it != NULL;
         if (it) l->item = *it;
-        __atomic_add_fetch(&kv_threads_running, 1, __ATOMIC_SEQ_CST);
-        if (pthread_create(&t, NULL, kv_answer_later, l) == 0) pthread_detach(t);
+        if (run_later(kv_answer_later, l) != 0) {
+            free(l);
+            wk_completion_reject(c, S("no thread"));
+        }
     } else {
         kv_resolve_item(c, it);
     }
@@ -612,14 +558,9 @@ static wk_status_t add_store(wk_env_t *env, const char *name, struct kv_store *s
 static void test_kv(wk_engine_t *engine) {
     static struct kv_store store;
     wk_env_t *env = NULL;
-    wk_request_t *req;
-    wk_response_t *resp = NULL;
     wk_error_t *err = NULL;
     wk_kv_vtable_t bad;
-    const uint8_t *body;
-    size_t len;
     char path[128];
-    struct timespec pause = {0, 5 * 1000 * 1000};
     const char *want =
         "{\"a\":{\"value\":\"one\",\"metadata\":{\"n\":1},\"cacheStatus\":null},"
         "\"names\":[\"a\",\"b\"],\"meta\":{\"n\":1},\"gone\":null,\"slow\":\"one\",\"local\":\"y\"}";
@@ -637,60 +578,29 @@ static void test_kv(wk_engine_t *engine) {
     memset(&bad, 0, sizeof bad);
     bad.struct_size = sizeof bad;
     bad.get = kv_get;
-    CHECK(wk_env_add_kv(env, S("BAD"), &bad, calloc(1, 1), free, &err) ==
-          WK_E_INVALID_ARGUMENT);
-    CHECK(contains(wk_error_message(err), "wk_kv_vtable_t.put is NULL"));
-    wk_error_free(err);
-    err = NULL;
+    EXPECT_ERROR(wk_env_add_kv(env, S("BAD"), &bad, calloc(1, 1), free, &err),
+                 WK_E_INVALID_ARGUMENT, "wk_kv_vtable_t.put is NULL");
 
-    req = make_request("GET", "https://example.com/");
-    CHECK(wk_execute(engine, S("kv"), S("v1"), env, req, &resp, &err) == WK_OK);
-    CHECK(wk_response_status(resp) == 200);
-    CHECK(wk_response_body(resp, &body, &len) == WK_OK);
-    CHECK(len == strlen(want) && memcmp(body, want, len) == 0);
-    if (len != strlen(want) || memcmp(body, want, len) != 0)
-        fprintf(stderr, "kv body: %.*s\n", (int)len, (const char *)body);
-    wk_response_free(resp);
-    wk_request_free(req);
-
+    expect_get(engine, "kv", env, "/", 200, want);
     /* A failing store rejects the worker's promise with the host's message. */
-    req = make_request("GET", "https://example.com/fail");
-    CHECK(wk_execute(engine, S("kv"), S("v1"), env, req, &resp, &err) == WK_OK);
-    CHECK(wk_response_status(resp) == 500);
-    CHECK(wk_response_body(resp, &body, &len) == WK_OK);
-    CHECK(len == strlen("Error: disk on fire") && memcmp(body, "Error: disk on fire", len) == 0);
-    wk_response_free(resp);
-    wk_request_free(req);
+    expect_get(engine, "kv", env, "/fail", 500, "Error: disk on fire");
 
     /* The stores live as long as the worker that saw them: dropping the env frees nothing. */
     wk_env_free(env);
     CHECK(kv_freed == 0);
-    while (__atomic_load_n(&kv_threads_running, __ATOMIC_SEQ_CST) > 0) nanosleep(&pause, NULL);
+    wait_for_threads();
     pthread_mutex_destroy(&store.lock);
 }
 
 int main(void) {
-    wk_engine_options_t opts;
-    wk_source_loader_vtable_t vt;
     struct loader_state state = {0, 0};
-    wk_engine_t *engine = NULL;
-    wk_error_t *err = NULL;
+    wk_engine_t *engine;
 
     test_bad_inputs();
     test_completions();
 
-    wk_engine_options_init(&opts);
-    opts.pool_size = 2;
-    opts.warm_isolates = 1;
-    memset(&vt, 0, sizeof vt);
-    vt.struct_size = sizeof vt;
-    vt.load = load;
-    CHECK(wk_engine_new(&opts, &vt, &state, free_state, &engine, &err) == WK_OK);
-    if (engine == NULL) {
-        fprintf(stderr, "wk_engine_new: %s\n", wk_error_message(err));
-        wk_error_free(err);
-        return 1;
-    }
+    engine = start_engine(load, &state, free_state, 2, 1);
+    if (engine == NULL) return summary("abi");
     test_execute(engine);
     test_function_and_compile(engine);
     test_async(engine);
@@ -702,6 +612,5 @@ int main(void) {
     CHECK(state.freed == 1);
     CHECK(kv_freed == 3);
 
-    printf("c abi: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return summary("abi");
 }

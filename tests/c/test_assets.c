@@ -4,34 +4,9 @@
  * from another thread after the callback returned, one that fails (the worker's promise rejects
  * with the host's message), the embedded directory server, and bad inputs.
  */
-#define _POSIX_C_SOURCE 200809L
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "check.h"
+
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "worker.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (cond) {                                                                    \
-            passed++;                                                                  \
-        } else {                                                                       \
-            failed++;                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                              \
-    } while (0)
-
-#define S(lit) lit, (sizeof lit - 1)
-
-static int contains(const char *haystack, const char *needle) {
-    return haystack != NULL && strstr(haystack, needle) != NULL;
-}
 
 static const char WORKER[] =
     "export default {\n"
@@ -55,18 +30,7 @@ static const char WORKER[] =
     "  },\n"
     "};\n";
 
-static wk_status_t load(void *user_data, const char *site, size_t site_len, const char *deploy,
-                        size_t deploy_len, wk_source_t *out) {
-    (void)user_data;
-    (void)site;
-    (void)site_len;
-    (void)deploy;
-    (void)deploy_len;
-    if (wk_source_add_module(out, S("assets.js"), WK_MODULE_ESM, (const uint8_t *)WORKER,
-                             sizeof WORKER - 1, NULL) != WK_OK)
-        return WK_E_INTERNAL;
-    return wk_source_set_main(out, S("assets.js"), NULL);
-}
+static struct one_module MODULE = {"assets.js", WORKER};
 
 /* ---- an asset server in C ---------------------------------------------------------------- */
 
@@ -76,7 +40,6 @@ struct server {
     int *freed;
 };
 
-static int threads_running;
 static int servers_freed;
 
 /* What the server answers for a path: the status, up to two headers and a body. */
@@ -154,11 +117,10 @@ struct later {
 
 static void *answer_later(void *arg) {
     struct later *l = (struct later *)arg;
-    struct timespec pause = {0, 5 * 1000 * 1000};
-    nanosleep(&pause, NULL);
+    sleep_ms(5);
     resolve(l->c, &l->a);
     free(l);
-    __atomic_sub_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
+    done_later();
     return NULL;
 }
 
@@ -174,15 +136,10 @@ static void server_fetch(void *user_data, const char *method, size_t method_len,
     }
     if (s->mode == LATER) {
         struct later *l = (struct later *)calloc(1, sizeof *l);
-        pthread_t t;
         l->c = c;
         /* Everything the callback was given is copied now: it is gone once we return. */
         decide(method, url, headers, headers_len, &l->a);
-        __atomic_add_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
-        if (pthread_create(&t, NULL, answer_later, l) == 0) {
-            pthread_detach(t);
-        } else {
-            __atomic_sub_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
+        if (run_later(answer_later, l) != 0) {
             wk_completion_reject(l->c, S("no thread"));
             free(l);
         }
@@ -233,34 +190,22 @@ static void test_bad_inputs(const char *dir) {
     {
         struct server *s = (struct server *)calloc(1, sizeof *s);
         s->freed = &freed;
-        CHECK(wk_env_add_assets(env, S("A"), &vt, s, server_free, &err) ==
-              WK_E_INVALID_ARGUMENT);
-        CHECK(contains(wk_error_message(err), "wk_assets_vtable_t.fetch is NULL"));
-        wk_error_free(err);
-        err = NULL;
+        EXPECT_ERROR(wk_env_add_assets(env, S("A"), &vt, s, server_free, &err),
+                     WK_E_INVALID_ARGUMENT, "wk_assets_vtable_t.fetch is NULL");
         CHECK(freed == 1);
     }
     vt.fetch = server_fetch;
     vt.struct_size = 2;
-    CHECK(wk_env_add_assets(env, S("A"), &vt, NULL, NULL, &err) == WK_E_INVALID_ARGUMENT);
-    CHECK(contains(wk_error_message(err), "struct_size"));
-    wk_error_free(err);
-    err = NULL;
+    EXPECT_ERROR(wk_env_add_assets(env, S("A"), &vt, NULL, NULL, &err),
+                 WK_E_INVALID_ARGUMENT, "struct_size");
     CHECK(wk_env_add_assets(env, S("A"), NULL, NULL, NULL, NULL) == WK_E_INVALID_ARGUMENT);
     CHECK(wk_env_add_assets(NULL, S("A"), &vt, NULL, NULL, NULL) == WK_E_INVALID_ARGUMENT);
 
     /* The embedded server: a missing directory, bad options, bad UTF-8. */
-    CHECK(wk_env_add_assets_default(env, S("A"), S("/nonexistent/wk-assets"),
-                                    WK_HTML_HANDLING_AUTO_TRAILING_SLASH, WK_NOT_FOUND_NONE,
-                                    &err) == WK_E_NOT_FOUND);
-    CHECK(contains(wk_error_message(err), "/nonexistent/wk-assets"));
-    wk_error_free(err);
-    err = NULL;
-    CHECK(wk_env_add_assets_default(env, S("A"), dir, strlen(dir), 7, WK_NOT_FOUND_NONE, &err) ==
-          WK_E_INVALID_ARGUMENT);
-    CHECK(contains(wk_error_message(err), "html_handling"));
-    wk_error_free(err);
-    err = NULL;
+    EXPECT_ERROR(wk_env_add_assets_default(env, S("A"), S("/nonexistent/wk-assets"), WK_HTML_HANDLING_AUTO_TRAILING_SLASH, WK_NOT_FOUND_NONE, &err),
+                 WK_E_NOT_FOUND, "/nonexistent/wk-assets");
+    EXPECT_ERROR(wk_env_add_assets_default(env, S("A"), dir, strlen(dir), 7, WK_NOT_FOUND_NONE, &err),
+                 WK_E_INVALID_ARGUMENT, "html_handling");
     CHECK(wk_env_add_assets_default(env, S("A"), dir, strlen(dir), WK_HTML_HANDLING_NONE, 9,
                                     NULL) == WK_E_INVALID_ARGUMENT);
     CHECK(wk_env_add_assets_default(env, bad_utf8, 3, dir, strlen(dir), WK_HTML_HANDLING_NONE,
@@ -289,34 +234,8 @@ static void test_bad_inputs(const char *dir) {
     wk_completion_waiter_free(w);
 }
 
-static int run(wk_engine_t *engine, wk_env_t *env, const char *url, char *out, size_t cap) {
-    wk_request_t *req = NULL;
-    wk_response_t *resp = NULL;
-    wk_error_t *err = NULL;
-    const uint8_t *body = NULL;
-    size_t len = 0;
-    int status;
-    if (wk_request_new(S("GET"), url, strlen(url), &req, NULL) != WK_OK) abort();
-    if (wk_execute(engine, S("assets"), S("v1"), env, req, &resp, &err) != WK_OK) {
-        fprintf(stderr, "wk_execute: %s\n", wk_error_message(err));
-        wk_error_free(err);
-        wk_request_free(req);
-        return -1;
-    }
-    status = wk_response_status(resp);
-    CHECK(wk_response_body(resp, &body, &len) == WK_OK);
-    if (len >= cap) len = cap - 1;
-    memcpy(out, body, len);
-    out[len] = 0;
-    wk_response_free(resp);
-    wk_request_free(req);
-    return status;
-}
-
 static void test_worker(wk_engine_t *engine, const char *dir) {
     wk_env_t *env = NULL;
-    char out[2048];
-    struct timespec pause = {0, 5 * 1000 * 1000};
     const char *want =
         "{\"inline\":[200,\"text/plain; charset=utf-8\",\"abc\",\"http://x/hello.txt?q=1\","
         "\"hello from C\"],"
@@ -336,25 +255,19 @@ static void test_worker(wk_engine_t *engine, const char *dir) {
                                     WK_HTML_HANDLING_AUTO_TRAILING_SLASH, WK_NOT_FOUND_NONE,
                                     NULL) == WK_OK);
 
-    CHECK(run(engine, env, "https://example.com/", out, sizeof out) == 200);
-    CHECK(strcmp(out, want) == 0);
-    if (strcmp(out, want) != 0) fprintf(stderr, "got:  %s\nwant: %s\n", out, want);
+    expect_get(engine, "assets", env, "/", 200, want);
 
     /* A failing server rejects the worker's promise with the host's message. */
-    CHECK(run(engine, env, "https://example.com/fail", out, sizeof out) == 500);
-    CHECK(strcmp(out, "Error: asset store unplugged") == 0);
+    expect_get(engine, "assets", env, "/fail", 500, "Error: asset store unplugged");
 
     /* The servers live as long as the worker that saw them: dropping the env frees nothing. */
     wk_env_free(env);
     CHECK(servers_freed == 0);
-    while (__atomic_load_n(&threads_running, __ATOMIC_SEQ_CST) > 0) nanosleep(&pause, NULL);
+    wait_for_threads();
 }
 
 int main(void) {
-    wk_engine_options_t opts;
-    wk_source_loader_vtable_t vt;
-    wk_engine_t *engine = NULL;
-    wk_error_t *err = NULL;
+    wk_engine_t *engine;
     char dir[128], file[160];
     FILE *f;
 
@@ -368,18 +281,8 @@ int main(void) {
 
     test_bad_inputs(dir);
 
-    wk_engine_options_init(&opts);
-    opts.pool_size = 1;
-    opts.warm_isolates = 1;
-    memset(&vt, 0, sizeof vt);
-    vt.struct_size = sizeof vt;
-    vt.load = load;
-    CHECK(wk_engine_new(&opts, &vt, NULL, NULL, &engine, &err) == WK_OK);
-    if (engine == NULL) {
-        fprintf(stderr, "wk_engine_new: %s\n", wk_error_message(err));
-        wk_error_free(err);
-        return 1;
-    }
+    engine = start_engine(load_one_module, &MODULE, NULL, 1, 1);
+    if (engine == NULL) return summary("assets");
     test_worker(engine, dir);
     CHECK(wk_engine_shutdown(engine, NULL) == WK_OK);
     wk_engine_free(engine);
@@ -388,6 +291,5 @@ int main(void) {
 
     remove(file);
     rmdir(dir);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return summary("assets");
 }

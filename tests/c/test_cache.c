@@ -4,32 +4,7 @@
  * from another thread after the callback returned, one failing (the worker's promise rejects
  * with the host's message); the env's own in-memory cache and the engine's default; bad inputs.
  */
-#define _POSIX_C_SOURCE 200809L
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include "worker.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (cond) {                                                                    \
-            passed++;                                                                  \
-        } else {                                                                       \
-            failed++;                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                              \
-    } while (0)
-
-#define S(lit) lit, (sizeof lit - 1)
-
-static int contains(const char *haystack, const char *needle) {
-    return haystack != NULL && strstr(haystack, needle) != NULL;
-}
+#include "check.h"
 
 static const char WORKER[] =
     "export default {\n"
@@ -77,18 +52,7 @@ static const char WANT[] =
     "\"range\":[206,\"bytes 2-4/10\",\"234\"],\"named\":\"named\",\"nostore\":\"undefined\","
     "\"deleted\":[true,false],\"miss\":\"undefined\"}";
 
-static wk_status_t load(void *user_data, const char *site, size_t site_len, const char *deploy,
-                        size_t deploy_len, wk_source_t *out) {
-    (void)user_data;
-    (void)site;
-    (void)site_len;
-    (void)deploy;
-    (void)deploy_len;
-    if (wk_source_add_module(out, S("cache.js"), WK_MODULE_ESM, (const uint8_t *)WORKER,
-                             sizeof WORKER - 1, NULL) != WK_OK)
-        return WK_E_INTERNAL;
-    return wk_source_set_main(out, S("cache.js"), NULL);
-}
+static struct one_module MODULE = {"cache.js", WORKER};
 
 /* ---- a cache store in C ------------------------------------------------------------------ */
 
@@ -118,7 +82,6 @@ struct handle {
     enum mode mode;
 };
 
-static int threads_running;
 static int handles_freed;
 
 /* What a later answer settles the completion with. */
@@ -162,11 +125,10 @@ static void settle(const struct later *a) {
 
 static void *answer_later(void *arg) {
     struct later *a = (struct later *)arg;
-    struct timespec pause = {0, 15 * 1000 * 1000};
-    nanosleep(&pause, NULL);
+    sleep_ms(15);
     settle(a);
     free(a);
-    __atomic_sub_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
+    done_later();
     return NULL;
 }
 
@@ -174,14 +136,8 @@ static void *answer_later(void *arg) {
 static void answer(const struct handle *h, struct later *a) {
     if (h->mode == LATER) {
         struct later *copy = (struct later *)malloc(sizeof *copy);
-        pthread_t t;
         *copy = *a;
-        __atomic_add_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
-        if (pthread_create(&t, NULL, answer_later, copy) == 0) {
-            pthread_detach(t);
-            return;
-        }
-        __atomic_sub_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
+        if (run_later(answer_later, copy) == 0) return;
         free(copy);
     }
     settle(a);
@@ -296,34 +252,6 @@ static wk_status_t set_store(wk_env_t *env, struct store *store, enum mode mode)
 
 /* ---- running the worker ------------------------------------------------------------------ */
 
-/* Runs `path` on site `site` with `env`; returns the status and copies the body to `out`. */
-static int run(wk_engine_t *engine, const char *site, wk_env_t *env, const char *path,
-               char *out, size_t out_size) {
-    wk_request_t *req = NULL;
-    wk_response_t *resp = NULL;
-    wk_error_t *err = NULL;
-    const uint8_t *body = NULL;
-    size_t len = 0;
-    char url[128];
-    int status;
-    snprintf(url, sizeof url, "https://example.com%s", path);
-    if (wk_request_new(S("GET"), url, strlen(url), &req, NULL) != WK_OK) abort();
-    if (wk_execute(engine, site, strlen(site), S("v1"), env, req, &resp, &err) != WK_OK) {
-        fprintf(stderr, "wk_execute %s: %s\n", path, wk_error_message(err));
-        wk_error_free(err);
-        wk_request_free(req);
-        return -1;
-    }
-    status = (int)wk_response_status(resp);
-    wk_response_body(resp, &body, &len);
-    if (len >= out_size) len = out_size - 1;
-    if (len > 0) memcpy(out, body, len);
-    out[len] = 0;
-    wk_response_free(resp);
-    wk_request_free(req);
-    return status;
-}
-
 static uint64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -333,64 +261,49 @@ static uint64_t now_ms(void) {
 static void test_store(wk_engine_t *engine, enum mode mode) {
     static struct store store;
     wk_env_t *env = NULL;
-    char body[1024];
     uint64_t now = now_ms();
 
     memset(&store, 0, sizeof store);
     pthread_mutex_init(&store.lock, NULL);
     CHECK(wk_env_new(&env, NULL) == WK_OK);
     CHECK(set_store(env, &store, mode) == WK_OK);
-    CHECK(run(engine, "cache", env, "/", body, sizeof body) == 200);
-    if (strcmp(body, WANT) != 0) fprintf(stderr, "mode %d body: %s\n", (int)mode, body);
-    CHECK(strcmp(body, WANT) == 0);
+    expect_get(engine, "cache", env, "/", 200, WANT);
     /* Only storable responses reached the store: the no-store one never did. */
     CHECK(store.puts == 2);
     CHECK(store.saw_named_put);
     CHECK(store.last_expires_at >= now + 599000 && store.last_expires_at <= now_ms() + 600000);
     CHECK(contains(store.last_headers, "[\"cache-control\",\"max-age=600\"]"));
     wk_env_free(env);
-    while (__atomic_load_n(&threads_running, __ATOMIC_SEQ_CST) > 0) {
-        struct timespec pause = {0, 5 * 1000 * 1000};
-        nanosleep(&pause, NULL);
-    }
+    wait_for_threads();
     pthread_mutex_destroy(&store.lock);
 }
 
 static void test_failing_store(wk_engine_t *engine) {
     static struct store store;
     wk_env_t *env = NULL;
-    char body[256];
     memset(&store, 0, sizeof store);
     CHECK(wk_env_new(&env, NULL) == WK_OK);
     CHECK(set_store(env, &store, FAIL) == WK_OK);
-    CHECK(run(engine, "cache", env, "/fail", body, sizeof body) == 500);
-    CHECK(strcmp(body, "Error: cache disk on fire") == 0);
+    expect_get(engine, "cache", env, "/fail", 500, "Error: cache disk on fire");
     wk_env_free(env);
 }
 
 static void test_memory_caches(wk_engine_t *engine) {
     wk_env_t *plain = NULL, *own = NULL;
     wk_error_t *err = NULL;
-    char body[256];
     CHECK(wk_env_new(&plain, NULL) == WK_OK);
     CHECK(wk_env_new(&own, NULL) == WK_OK);
     CHECK(wk_env_set_cache_memory(own, 1 << 20, &err) == WK_OK && err == NULL);
     CHECK(wk_env_set_cache_memory(NULL, 0, NULL) == WK_E_INVALID_ARGUMENT);
 
     /* The env's own cache keeps entries across requests... */
-    CHECK(run(engine, "memo", own, "/remember?own", body, sizeof body) == 200);
-    CHECK(strcmp(body, "stored") == 0);
-    CHECK(run(engine, "memo", own, "/remember", body, sizeof body) == 200);
-    CHECK(strcmp(body, "hit ?own") == 0);
+    expect_get(engine, "memo", own, "/remember?own", 200, "stored");
+    expect_get(engine, "memo", own, "/remember", 200, "hit ?own");
     /* ...apart from the engine's default, which an env without a cache store uses, per site. */
-    CHECK(run(engine, "memo", plain, "/remember?default", body, sizeof body) == 200);
-    CHECK(strcmp(body, "stored") == 0);
-    CHECK(run(engine, "memo", plain, "/remember", body, sizeof body) == 200);
-    CHECK(strcmp(body, "hit ?default") == 0);
-    CHECK(run(engine, "other-site", plain, "/remember?other", body, sizeof body) == 200);
-    CHECK(strcmp(body, "stored") == 0);
-    CHECK(run(engine, "memo", own, "/remember", body, sizeof body) == 200);
-    CHECK(strcmp(body, "hit ?own") == 0);
+    expect_get(engine, "memo", plain, "/remember?default", 200, "stored");
+    expect_get(engine, "memo", plain, "/remember", 200, "hit ?default");
+    expect_get(engine, "other-site", plain, "/remember?other", 200, "stored");
+    expect_get(engine, "memo", own, "/remember", 200, "hit ?own");
     wk_env_free(plain);
     wk_env_free(own);
 }
@@ -406,25 +319,19 @@ static void test_bad_inputs(void) {
     static const char headers[] = "[[\"etag\",\"\\\"x\\\"\"]]";
 
     CHECK(wk_env_new(&env, NULL) == WK_OK);
-    CHECK(wk_env_set_cache(env, NULL, NULL, NULL, &err) == WK_E_INVALID_ARGUMENT);
-    CHECK(contains(wk_error_message(err), "vtable is NULL"));
-    wk_error_free(err);
-    err = NULL;
+    EXPECT_ERROR(wk_env_set_cache(env, NULL, NULL, NULL, &err),
+                 WK_E_INVALID_ARGUMENT, "vtable is NULL");
     memset(&vt, 0, sizeof vt);
     vt.struct_size = sizeof vt;
     vt.get = cache_get;
     vt.put = cache_put;
     /* A missing callback is refused, and the user_data is finalized at once. */
-    CHECK(wk_env_set_cache(env, &vt, calloc(1, 1), free, &err) == WK_E_INVALID_ARGUMENT);
-    CHECK(contains(wk_error_message(err), "wk_cache_vtable_t.remove is NULL"));
-    wk_error_free(err);
-    err = NULL;
+    EXPECT_ERROR(wk_env_set_cache(env, &vt, calloc(1, 1), free, &err),
+                 WK_E_INVALID_ARGUMENT, "wk_cache_vtable_t.remove is NULL");
     vt.remove = cache_remove;
     vt.struct_size = 4;
-    CHECK(wk_env_set_cache(env, &vt, NULL, NULL, &err) == WK_E_INVALID_ARGUMENT);
-    CHECK(contains(wk_error_message(err), "struct_size is 4"));
-    wk_error_free(err);
-    err = NULL;
+    EXPECT_ERROR(wk_env_set_cache(env, &vt, NULL, NULL, &err),
+                 WK_E_INVALID_ARGUMENT, "struct_size is 4");
     CHECK(wk_env_set_cache(NULL, &vt, NULL, NULL, NULL) == WK_E_INVALID_ARGUMENT);
     wk_env_free(env);
 
@@ -447,24 +354,12 @@ static void test_bad_inputs(void) {
 }
 
 int main(void) {
-    wk_engine_options_t opts;
-    wk_source_loader_vtable_t vt;
-    wk_engine_t *engine = NULL;
-    wk_error_t *err = NULL;
+    wk_engine_t *engine;
 
     test_bad_inputs();
 
-    wk_engine_options_init(&opts);
-    opts.pool_size = 2;
-    opts.warm_isolates = 1;
-    memset(&vt, 0, sizeof vt);
-    vt.struct_size = sizeof vt;
-    vt.load = load;
-    if (wk_engine_new(&opts, &vt, NULL, NULL, &engine, &err) != WK_OK) {
-        fprintf(stderr, "wk_engine_new: %s\n", wk_error_message(err));
-        wk_error_free(err);
-        return 1;
-    }
+    engine = start_engine(load_one_module, &MODULE, NULL, 2, 1);
+    if (engine == NULL) return summary("cache");
     test_store(engine, INLINE);
     test_store(engine, LATER);
     test_failing_store(engine);
@@ -474,6 +369,5 @@ int main(void) {
     /* The three stores are finalized once no env or worker holds them. */
     CHECK(__atomic_load_n(&handles_freed, __ATOMIC_SEQ_CST) == 3);
 
-    printf("c cache: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return summary("cache");
 }

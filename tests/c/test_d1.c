@@ -5,33 +5,7 @@
  * another thread after the callback returned, with a statement's failure, and by rejecting.
  * The embedded database (wk_env_add_d1_default) runs real SQL beside them.
  */
-#define _POSIX_C_SOURCE 200809L
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "worker.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (cond) {                                                                    \
-            passed++;                                                                  \
-        } else {                                                                       \
-            failed++;                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                              \
-    } while (0)
-
-#define S(lit) lit, (sizeof lit - 1)
-
-static int contains(const char *haystack, const char *needle) {
-    return haystack != NULL && strstr(haystack, needle) != NULL;
-}
+#include "check.h"
 
 static const char WORKER[] =
     "export default {\n"
@@ -72,18 +46,7 @@ static const char WORKER[] =
     "  },\n"
     "};\n";
 
-static wk_status_t load(void *user_data, const char *site, size_t site_len, const char *deploy,
-                        size_t deploy_len, wk_source_t *out) {
-    (void)user_data;
-    (void)site;
-    (void)site_len;
-    (void)deploy;
-    (void)deploy_len;
-    if (wk_source_add_module(out, S("d1.js"), WK_MODULE_ESM, (const uint8_t *)WORKER,
-                             sizeof WORKER - 1, NULL) != WK_OK)
-        return WK_E_INTERNAL;
-    return wk_source_set_main(out, S("d1.js"), NULL);
-}
+static struct one_module MODULE = {"d1.js", WORKER};
 
 /* The fake database. */
 enum db_mode { DB_INLINE, DB_LATER, DB_FAIL };
@@ -96,7 +59,6 @@ struct db {
     int *freed;
 };
 
-static int threads_running;
 static int handles_freed;
 
 /* One result per statement ("sql" occurs once per statement), or a failure of the statement
@@ -130,15 +92,14 @@ struct later {
 
 static void *answer_later(void *arg) {
     struct later *l = (struct later *)arg;
-    struct timespec pause = {0, 20 * 1000 * 1000};
     char json[2048];
     size_t n;
     /* The vtable call returned long ago; the completion is still good. */
-    nanosleep(&pause, NULL);
+    sleep_ms(20);
     n = answer(l->query, json, sizeof json);
     wk_completion_resolve(l->c, (const uint8_t *)json, n);
     free(l);
-    __atomic_sub_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
+    done_later();
     return NULL;
 }
 
@@ -158,11 +119,12 @@ static void db_query(void *user_data, const char *query, size_t len, wk_completi
         wk_completion_reject(c, S("database offline"));
     } else if (db->mode == DB_LATER) {
         struct later *l = (struct later *)calloc(1, sizeof *l);
-        pthread_t t;
         l->c = c;
         snprintf(l->query, sizeof l->query, "%.*s", (int)len, query);
-        __atomic_add_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
-        if (pthread_create(&t, NULL, answer_later, l) == 0) pthread_detach(t);
+        if (run_later(answer_later, l) != 0) {
+            free(l);
+            wk_completion_reject(c, S("no thread"));
+        }
     } else {
         n = answer(query, json, sizeof json);
         wk_completion_resolve(c, (const uint8_t *)json, n);
@@ -200,29 +162,7 @@ static void take_log(struct db *db, char *out, size_t cap) {
 
 /* Runs GET `path` and checks the body is exactly `want`. */
 static void expect_body(wk_engine_t *engine, wk_env_t *env, const char *path, const char *want) {
-    wk_request_t *req = NULL;
-    wk_response_t *resp = NULL;
-    wk_error_t *err = NULL;
-    const uint8_t *body;
-    size_t len = 0;
-    char url[128];
-    snprintf(url, sizeof url, "https://example.com%s", path);
-    CHECK(wk_request_new(S("GET"), url, strlen(url), &req, NULL) == WK_OK);
-    CHECK(wk_execute(engine, S("d1"), S("v1"), env, req, &resp, &err) == WK_OK);
-    if (err != NULL) {
-        fprintf(stderr, "%s: %s\n", path, wk_error_message(err));
-        wk_error_free(err);
-    }
-    if (resp != NULL) {
-        CHECK(wk_response_status(resp) == 200);
-        CHECK(wk_response_body(resp, &body, &len) == WK_OK);
-        CHECK(len == strlen(want) && memcmp(body, want, len) == 0);
-        if (len != strlen(want) || memcmp(body, want, len) != 0)
-            fprintf(stderr, "%s body:\n  got  %.*s\n  want %s\n", path, (int)len,
-                    (const char *)body, want);
-        wk_response_free(resp);
-    }
-    wk_request_free(req);
+    expect_get(engine, "d1", env, path, 200, want);
 }
 
 static void test_bad_vtables(void) {
@@ -235,10 +175,8 @@ static void test_bad_vtables(void) {
     /* A NULL query is refused, and the user_data is finalized all the same. */
     memset(&vt, 0, sizeof vt);
     vt.struct_size = sizeof vt;
-    CHECK(wk_env_add_d1(env, S("DB"), &vt, calloc(1, 1), free, &err) == WK_E_INVALID_ARGUMENT);
-    CHECK(contains(wk_error_message(err), "wk_d1_vtable_t.query is NULL"));
-    wk_error_free(err);
-    err = NULL;
+    EXPECT_ERROR(wk_env_add_d1(env, S("DB"), &vt, calloc(1, 1), free, &err),
+                 WK_E_INVALID_ARGUMENT, "wk_d1_vtable_t.query is NULL");
 
     vt.query = db_query;
     vt.struct_size = 4;
@@ -255,28 +193,15 @@ static void test_bad_vtables(void) {
 }
 
 int main(void) {
-    wk_engine_options_t opts;
-    wk_source_loader_vtable_t lv;
-    wk_engine_t *engine = NULL;
+    wk_engine_t *engine;
     wk_env_t *env = NULL;
-    wk_error_t *err = NULL;
     struct db *inline_db, *later_db;
-    struct timespec pause = {0, 5 * 1000 * 1000};
     char query[4096], path[128];
 
     test_bad_vtables();
 
-    wk_engine_options_init(&opts);
-    opts.pool_size = 1;
-    opts.warm_isolates = 0;
-    memset(&lv, 0, sizeof lv);
-    lv.struct_size = sizeof lv;
-    lv.load = load;
-    if (wk_engine_new(&opts, &lv, NULL, NULL, &engine, &err) != WK_OK) {
-        fprintf(stderr, "wk_engine_new: %s\n", wk_error_message(err));
-        wk_error_free(err);
-        return 1;
-    }
+    engine = start_engine(load_one_module, &MODULE, NULL, 1, 0);
+    if (engine == NULL) return summary("d1");
 
     CHECK(wk_env_new(&env, NULL) == WK_OK);
     inline_db = add_db(env, "INLINE", DB_INLINE);
@@ -329,10 +254,9 @@ int main(void) {
     wk_env_free(env);
     CHECK(wk_engine_shutdown(engine, NULL) == WK_OK);
     wk_engine_free(engine);
-    while (__atomic_load_n(&threads_running, __ATOMIC_SEQ_CST) > 0) nanosleep(&pause, NULL);
+    wait_for_threads();
     /* Every host database was finalized exactly once, when the engine let go of it. */
     CHECK(handles_freed == 3);
 
-    printf("c d1: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return summary("d1");
 }

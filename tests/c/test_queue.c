@@ -4,33 +4,7 @@
  * returned, and by failing; the embedded SQLite queue; and batches delivered from C to a
  * worker's queue() handler with the per-message outcomes read back.
  */
-#define _POSIX_C_SOURCE 200809L
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "worker.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (cond) {                                                                    \
-            passed++;                                                                  \
-        } else {                                                                       \
-            failed++;                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                              \
-    } while (0)
-
-#define S(lit) lit, (sizeof lit - 1)
-
-static int contains(const char *haystack, const char *needle) {
-    return haystack != NULL && strstr(haystack, needle) != NULL;
-}
+#include "check.h"
 
 static const char WORKER[] =
     "let seen = [];\n"
@@ -63,18 +37,7 @@ static const char WORKER[] =
     "  },\n"
     "};\n";
 
-static wk_status_t load(void *user_data, const char *site, size_t site_len, const char *deploy,
-                        size_t deploy_len, wk_source_t *out) {
-    (void)user_data;
-    (void)site;
-    (void)site_len;
-    (void)deploy;
-    (void)deploy_len;
-    if (wk_source_add_module(out, S("queue.js"), WK_MODULE_ESM, (const uint8_t *)WORKER,
-                             sizeof WORKER - 1, NULL) != WK_OK)
-        return WK_E_INTERNAL;
-    return wk_source_set_main(out, S("queue.js"), NULL);
-}
+static struct one_module MODULE = {"queue.js", WORKER};
 
 /* ---- A queue producer in C ---- */
 
@@ -102,7 +65,6 @@ struct queue_handle {
 };
 
 static int queues_freed;
-static int threads_running;
 
 /* Copies the messages (they are borrowed for the call) and returns the backlog as JSON. */
 static void record(struct queue_store *store, const wk_queue_message_t *messages, size_t count,
@@ -128,11 +90,10 @@ struct later {
 
 static void *answer_later(void *arg) {
     struct later *l = (struct later *)arg;
-    struct timespec pause = {0, 5 * 1000 * 1000};
-    nanosleep(&pause, NULL);
+    sleep_ms(5);
     wk_completion_resolve(l->completion, (const uint8_t *)l->json, strlen(l->json));
     free(l);
-    __atomic_fetch_sub(&threads_running, 1, __ATOMIC_SEQ_CST);
+    done_later();
     return NULL;
 }
 
@@ -140,7 +101,6 @@ static void queue_send(void *user_data, const wk_queue_message_t *messages, size
                        wk_completion_t *completion) {
     struct queue_handle *h = (struct queue_handle *)user_data;
     char json[128];
-    pthread_t thread;
     struct later *l;
     if (h->mode == Q_FAIL) {
         wk_completion_reject(completion, S("queue is full"));
@@ -155,14 +115,10 @@ static void queue_send(void *user_data, const wk_queue_message_t *messages, size
     l = (struct later *)calloc(1, sizeof *l);
     l->completion = completion;
     memcpy(l->json, json, sizeof json);
-    __atomic_fetch_add(&threads_running, 1, __ATOMIC_SEQ_CST);
-    if (pthread_create(&thread, NULL, answer_later, l) != 0) {
-        __atomic_fetch_sub(&threads_running, 1, __ATOMIC_SEQ_CST);
+    if (run_later(answer_later, l) != 0) {
         wk_completion_reject(completion, S("no thread"));
         free(l);
-        return;
     }
-    pthread_detach(thread);
 }
 
 static void queue_handle_free(void *user_data) {
@@ -184,14 +140,8 @@ static wk_status_t add_queue(wk_env_t *env, const char *name, struct queue_store
     return wk_env_add_queue(env, name, strlen(name), &vt, h, queue_handle_free, NULL);
 }
 
-static wk_request_t *make_request(void) {
-    wk_request_t *req = NULL;
-    wk_request_new(S("GET"), S("https://example.com/"), &req, NULL);
-    return req;
-}
-
 static void test_producers(wk_engine_t *engine, wk_env_t *env, struct queue_store *store) {
-    wk_request_t *req = make_request();
+    wk_request_t *req = make_request("GET", "https://example.com/");
     wk_response_t *resp = NULL;
     wk_error_t *err = NULL;
     const uint8_t *body;
@@ -242,11 +192,8 @@ static void test_delivery(wk_engine_t *engine, wk_env_t *env, struct queue_store
     CHECK(wk_queue_batch_add(batch, S("c"), 3000, store->sent[2].body, store->sent[2].len,
                              WK_QUEUE_CONTENT_V8, 1, NULL) == WK_OK);
     pthread_mutex_unlock(&store->lock);
-    CHECK(wk_queue_batch_add(batch, S("d"), 4000, NULL, 0, 42, 1, &err) ==
-          WK_E_INVALID_ARGUMENT);
-    CHECK(contains(wk_error_message(err), "unknown queue content type 42"));
-    wk_error_free(err);
-    err = NULL;
+    EXPECT_ERROR(wk_queue_batch_add(batch, S("d"), 4000, NULL, 0, 42, 1, &err),
+                 WK_E_INVALID_ARGUMENT, "unknown queue content type 42");
 
     CHECK(wk_execute_queue(engine, S("q"), S("v1"), env, batch, &result, &err) == WK_OK);
     CHECK(err == NULL);
@@ -289,11 +236,8 @@ static void test_bad_inputs(wk_env_t *env) {
     wk_queue_batch_t *batch = NULL;
     memset(&vt, 0, sizeof vt);
     vt.struct_size = sizeof vt;
-    CHECK(wk_env_add_queue(env, S("BAD"), &vt, calloc(1, 1), free, &err) ==
-          WK_E_INVALID_ARGUMENT);
-    CHECK(contains(wk_error_message(err), "wk_queue_vtable_t.send is NULL"));
-    wk_error_free(err);
-    err = NULL;
+    EXPECT_ERROR(wk_env_add_queue(env, S("BAD"), &vt, calloc(1, 1), free, &err),
+                 WK_E_INVALID_ARGUMENT, "wk_queue_vtable_t.send is NULL");
     vt.send = queue_send;
     vt.struct_size = 4;
     CHECK(wk_env_add_queue(env, S("BAD"), &vt, NULL, NULL, NULL) == WK_E_INVALID_ARGUMENT);
@@ -308,27 +252,14 @@ static void test_bad_inputs(wk_env_t *env) {
 
 int main(void) {
     static struct queue_store store;
-    wk_engine_options_t opts;
-    wk_source_loader_vtable_t vt;
-    wk_engine_t *engine = NULL;
+    wk_engine_t *engine;
     wk_env_t *env = NULL;
-    wk_error_t *err = NULL;
     char path[128];
-    struct timespec pause = {0, 5 * 1000 * 1000};
 
     memset(&store, 0, sizeof store);
     pthread_mutex_init(&store.lock, NULL);
-    wk_engine_options_init(&opts);
-    opts.pool_size = 1;
-    opts.warm_isolates = 1;
-    memset(&vt, 0, sizeof vt);
-    vt.struct_size = sizeof vt;
-    vt.load = load;
-    if (wk_engine_new(&opts, &vt, NULL, NULL, &engine, &err) != WK_OK) {
-        fprintf(stderr, "wk_engine_new: %s\n", wk_error_message(err));
-        wk_error_free(err);
-        return 1;
-    }
+    engine = start_engine(load_one_module, &MODULE, NULL, 1, 1);
+    if (engine == NULL) return summary("queue");
 
     CHECK(wk_env_new(&env, NULL) == WK_OK);
     CHECK(add_queue(env, "INLINE", &store, Q_INLINE) == WK_OK);
@@ -346,10 +277,9 @@ int main(void) {
     wk_engine_free(engine);
     /* The senders are freed once the worker that saw them is gone (BAD's on refusal). */
     CHECK(queues_freed == 3);
-    while (__atomic_load_n(&threads_running, __ATOMIC_SEQ_CST) > 0) nanosleep(&pause, NULL);
+    wait_for_threads();
     pthread_mutex_destroy(&store.lock);
     unlink(path);
 
-    printf("c queue: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return summary("queue");
 }

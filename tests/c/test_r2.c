@@ -4,33 +4,7 @@
  * returned (reading put bodies and writing get bodies there, a few bytes at a time), one
  * failing, and the embedded bucket; plus the wk_body_t and helper calls on their own.
  */
-#define _POSIX_C_SOURCE 200809L
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "worker.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (cond) {                                                                    \
-            passed++;                                                                  \
-        } else {                                                                       \
-            failed++;                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                              \
-    } while (0)
-
-#define S(lit) lit, (sizeof lit - 1)
-
-static int contains(const char *haystack, const char *needle) {
-    return haystack != NULL && strstr(haystack, needle) != NULL;
-}
+#include "check.h"
 
 static const char WORKER[] =
     "export default {\n"
@@ -93,7 +67,6 @@ struct handle {
     enum mode mode;
 };
 
-static int threads_running;
 static int handles_freed;
 
 static void etag_of(const unsigned char *data, size_t n, char out[17]) {
@@ -140,24 +113,6 @@ static void resolve_object(wk_completion_t *c, const struct object *o) {
     char json[512];
     object_json(o, json, sizeof json);
     CHECK(wk_completion_resolve(c, (const uint8_t *)json, strlen(json)) == WK_OK);
-}
-
-static void sleep_ms(long ms) {
-    struct timespec t;
-    t.tv_sec = 0;
-    t.tv_nsec = ms * 1000 * 1000;
-    nanosleep(&t, NULL);
-}
-
-/* Runs `f(arg)` on a thread of its own, counted so the test can wait for them all. */
-static void later(void *(*f)(void *), void *arg) {
-    pthread_t t;
-    __atomic_add_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
-    if (pthread_create(&t, NULL, f, arg) == 0) pthread_detach(t);
-}
-
-static void done_later(void) {
-    __atomic_sub_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
 }
 
 static int reject_if_failing(struct handle *h, wk_completion_t *c) {
@@ -240,7 +195,10 @@ static void r2_get(void *user_data, const char *key, size_t key_len, const char 
         memcpy(g->json, json, sizeof json);
         memcpy(g->data, o->data + offset, (size_t)length);
         g->len = (size_t)length;
-        later(get_answer_later, g);
+        if (run_later(get_answer_later, g) != 0) {
+            CHECK(wk_completion_reject(c, S("no thread")) == WK_OK);
+            free(g);
+        }
     } else {
         /* One chunk fits the body without waiting, so the callback can write it inline. */
         wk_body_t *body = NULL;
@@ -327,10 +285,7 @@ static void r2_put(void *user_data, const char *key, size_t key_len, const char 
     j->options_len = options_len;
     j->body = body;
     j->c = c;
-    if (h->mode == R2_LATER) {
-        later(put_later, j);
-        return;
-    }
+    if (h->mode == R2_LATER && run_later(put_later, j) == 0) return;
     /* Inline: only bodies the worker had in hand (strings, buffers) can be read here. */
     put_finish(j);
     wk_body_free(body);
@@ -406,47 +361,12 @@ static wk_status_t add_bucket(wk_env_t *env, const char *name, struct bucket *b,
 
 /* ---- the engine ------------------------------------------------------------------------- */
 
-static wk_status_t load(void *user_data, const char *site, size_t site_len, const char *deploy,
-                        size_t deploy_len, wk_source_t *out) {
-    (void)user_data;
-    (void)site;
-    (void)site_len;
-    (void)deploy;
-    (void)deploy_len;
-    if (wk_source_add_module(out, S("r2.js"), WK_MODULE_ESM, (const uint8_t *)WORKER,
-                             sizeof WORKER - 1, NULL) != WK_OK)
-        return WK_E_INTERNAL;
-    return wk_source_set_main(out, S("r2.js"), NULL);
-}
+static struct one_module MODULE = {"r2.js", WORKER};
 
-/* Runs the worker on `path` and checks the response body against `want`. */
+/* Runs the worker on `path` and checks the response status and body. */
 static void expect(wk_engine_t *engine, wk_env_t *env, const char *path, int status,
                    const char *want) {
-    char url[128];
-    wk_request_t *req = NULL;
-    wk_response_t *resp = NULL;
-    wk_error_t *err = NULL;
-    const uint8_t *body;
-    size_t len;
-    snprintf(url, sizeof url, "https://example.com%s", path);
-    CHECK(wk_request_new(S("GET"), url, strlen(url), &req, NULL) == WK_OK);
-    CHECK(wk_execute(engine, S("r2"), S("v1"), env, req, &resp, &err) == WK_OK);
-    if (err != NULL) {
-        fprintf(stderr, "%s: %s\n", path, wk_error_message(err));
-        wk_error_free(err);
-        wk_request_free(req);
-        return;
-    }
-    CHECK(wk_response_status(resp) == status);
-    CHECK(wk_response_body(resp, &body, &len) == WK_OK);
-    if (len != strlen(want) || memcmp(body, want, len) != 0) {
-        failed++;
-        fprintf(stderr, "%s: got %.*s\n  want %s\n", path, (int)len, (const char *)body, want);
-    } else {
-        passed++;
-    }
-    wk_response_free(resp);
-    wk_request_free(req);
+    expect_get(engine, "r2", env, path, status, want);
 }
 
 static void test_bodies_and_helpers(void) {
@@ -464,10 +384,8 @@ static void test_bodies_and_helpers(void) {
     err = NULL;
     CHECK(wk_body_write(body, (const uint8_t *)"ab", 2, NULL) == WK_OK);
     CHECK(wk_body_close(body, NULL, 0) == WK_OK);
-    CHECK(wk_body_write(body, (const uint8_t *)"c", 1, &err) == WK_E_INVALID_ARGUMENT);
-    CHECK(contains(wk_error_message(err), "already closed"));
-    wk_error_free(err);
-    err = NULL;
+    EXPECT_ERROR(wk_body_write(body, (const uint8_t *)"c", 1, &err),
+                 WK_E_INVALID_ARGUMENT, "already closed");
     CHECK(wk_body_close(body, NULL, 0) == WK_E_INVALID_ARGUMENT);
     wk_body_free(body);
     wk_body_free(NULL);
@@ -496,16 +414,13 @@ static void test_bodies_and_helpers(void) {
     CHECK(offset == 7 && length == 3);
     CHECK(wk_r2_resolve_range(S("{}"), 10, &offset, &length, NULL) == WK_OK);
     CHECK(offset == 0 && length == 10);
-    CHECK(wk_r2_resolve_range(S("{\"offset\":20}"), 10, &offset, &length, &err) == WK_E_REJECTED);
-    CHECK(contains(wk_error_message(err), "The requested range is not satisfiable (10039)"));
-    wk_error_free(err);
+    EXPECT_ERROR(wk_r2_resolve_range(S("{\"offset\":20}"), 10, &offset, &length, &err),
+                 WK_E_REJECTED, "The requested range is not satisfiable (10039)");
 }
 
 int main(void) {
     static struct bucket inline_bucket, later_bucket;
-    wk_engine_options_t opts;
-    wk_source_loader_vtable_t vt;
-    wk_engine_t *engine = NULL;
+    wk_engine_t *engine;
     wk_env_t *env = NULL;
     wk_error_t *err = NULL;
     wk_r2_vtable_t bad;
@@ -520,16 +435,8 @@ int main(void) {
 
     test_bodies_and_helpers();
 
-    wk_engine_options_init(&opts);
-    opts.pool_size = 1;
-    memset(&vt, 0, sizeof vt);
-    vt.struct_size = sizeof vt;
-    vt.load = load;
-    if (wk_engine_new(&opts, &vt, NULL, NULL, &engine, &err) != WK_OK) {
-        fprintf(stderr, "wk_engine_new: %s\n", wk_error_message(err));
-        wk_error_free(err);
-        return 1;
-    }
+    engine = start_engine(load_one_module, &MODULE, NULL, 1, 2);
+    if (engine == NULL) return summary("r2");
 
     pthread_mutex_init(&inline_bucket.lock, NULL);
     pthread_mutex_init(&later_bucket.lock, NULL);
@@ -544,10 +451,8 @@ int main(void) {
     memset(&bad, 0, sizeof bad);
     bad.struct_size = sizeof bad;
     bad.head = r2_head;
-    CHECK(wk_env_add_r2(env, S("BAD"), &bad, calloc(1, 1), free, &err) == WK_E_INVALID_ARGUMENT);
-    CHECK(contains(wk_error_message(err), "wk_r2_vtable_t.get is NULL"));
-    wk_error_free(err);
-    err = NULL;
+    EXPECT_ERROR(wk_env_add_r2(env, S("BAD"), &bad, calloc(1, 1), free, &err),
+                 WK_E_INVALID_ARGUMENT, "wk_r2_vtable_t.get is NULL");
 
     /* Inline: a string put is read inside the callback; the get body is one chunk. */
     expect(engine, env, "/inline", 200, want_one);
@@ -561,7 +466,7 @@ int main(void) {
     wk_env_free(env);
     CHECK(wk_engine_shutdown(engine, NULL) == WK_OK);
     wk_engine_free(engine);
-    while (__atomic_load_n(&threads_running, __ATOMIC_SEQ_CST) > 0) sleep_ms(5);
+    wait_for_threads();
     CHECK(handles_freed == 3);
     pthread_mutex_destroy(&inline_bucket.lock);
     pthread_mutex_destroy(&later_bucket.lock);
@@ -571,6 +476,5 @@ int main(void) {
         CHECK(system(cmd) == 0);
     }
 
-    printf("c r2: %d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return summary("r2");
 }
