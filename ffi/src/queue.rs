@@ -653,9 +653,9 @@ pub unsafe extern "C" fn wk_queue_broker_consume(
 
 /// Stops the broker and frees it: waits until every consumer's batch in flight is done (blocks),
 /// then stops its thread. Undelivered messages stay in their queue files. NULL is a no-op. Call
-/// once, after every other call on this broker has returned, and before `wk_engine_free`: a
-/// broker freed after its engine does not crash (its batches fail to run and stay queued), but
-/// the engine's `wk_engine_free` then returns without the broker having stopped.
+/// once, after every other call on this broker has returned, and before `wk_engine_free` (a
+/// broker freed after its engine is still safe: from `wk_engine_free` on its batches cannot run
+/// and stay in their queues). Any thread, including a `wk_execute_async` callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wk_queue_broker_free(broker: *mut wk_queue_broker_t) {
     ffi_value((), || {
