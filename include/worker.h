@@ -80,6 +80,16 @@ typedef struct wk_error_t wk_error_t;
 typedef struct wk_queue_batch_t wk_queue_batch_t;
 
 /**
+ * Delivers the messages of embedded queues (`wk_env_add_queue_default` files) to workers'
+ * `queue()` handlers, batching, retrying and dead-lettering as Cloudflare does, on a thread of
+ * its own. Create with `wk_queue_broker_new`, register consumers with
+ * `wk_queue_broker_consume`, free with `wk_queue_broker_free` BEFORE `wk_engine_free`.
+ * Thread-safe: every function taking a broker may be called from any thread, concurrently
+ * (except `wk_queue_broker_free`, which must be the last call).
+ */
+typedef struct wk_queue_broker_t wk_queue_broker_t;
+
+/**
  * The outcome of `wk_execute_queue`: one decision per message, in the batch's order, and the
  * handler's console logs. Owned by the caller (`wk_queue_result_free`). Accessors may be
  * called from any thread; pointers they return live until `wk_queue_result_free`.
@@ -527,6 +537,37 @@ typedef int32_t wk_queue_outcome_t;
  * Console log level (`WK_LOG_*`).
  */
 typedef int32_t wk_log_level_t;
+
+/**
+ * How a consumer takes messages from its queue: wrangler's `[[queues.consumers]]` settings.
+ * Initialise with `wk_queue_consumer_options_init`, then change what you need. Later ABI
+ * versions only add fields at the end; `struct_size` tells libworker which ones you know.
+ */
+typedef struct {
+  /**
+   * `sizeof(wk_queue_consumer_options_t)`; set by `wk_queue_consumer_options_init`.
+   */
+  uint32_t struct_size;
+  /**
+   * At most this many messages per batch, clamped to 1..=100. Default 10.
+   */
+  uint32_t max_batch_size;
+  /**
+   * How long a partial batch waits for more messages, in seconds (at most 60; 0 delivers at
+   * once). Default 5.
+   */
+  double max_batch_timeout_seconds;
+  /**
+   * Retries before a message is dead-lettered (or dropped without a dead-letter queue), at
+   * most 100. Default 3: four deliveries.
+   */
+  uint32_t max_retries;
+  /**
+   * Delay of retries for which the worker gave none (`retry()` without `delaySeconds`, a
+   * failed handler), in seconds. Default 0.
+   */
+  uint32_t retry_delay_seconds;
+} wk_queue_consumer_options_t;
 
 /**
  * `head`: the object under `key` (UTF-8, NUL-terminated; `key_len` excludes the NUL). Resolve
@@ -1537,6 +1578,67 @@ wk_status_t wk_queue_result_log_at(const wk_queue_result_t *result,
                                    wk_log_level_t *level,
                                    const char **message,
                                    size_t *message_len);
+
+/**
+ * Fills `*options` with Cloudflare's defaults (and `struct_size`). Any thread.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` if `options` is NULL.
+ */
+wk_status_t wk_queue_consumer_options_init(wk_queue_consumer_options_t *options);
+
+/**
+ * Creates a broker that delivers through `engine`. `*out` is owned by the caller
+ * (`wk_queue_broker_free`). The broker keeps the engine's internals alive until it is freed, so
+ * the engine loader's `user_data_free` runs only after both are freed. Any thread.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments; `WK_E_INTERNAL` if the broker's thread
+ * cannot start.
+ */
+wk_status_t wk_queue_broker_new(const wk_engine_t *engine,
+                                wk_queue_broker_t **out_broker,
+                                wk_error_t **err);
+
+/**
+ * Starts delivering the embedded queue at `queue_path` (the file given to
+ * `wk_env_add_queue_default`, created if missing) to worker (site, deploy)'s `queue()` handler,
+ * which runs with `env` (NULL for an empty env; the broker keeps its own reference, so the
+ * host may free `env` afterwards). `queue_name` is the handler's `batch.queue`. `options` may be
+ * NULL for Cloudflare's defaults. Messages that run out of retries move to the embedded queue
+ * at `dead_letter_path` (`dead_letter_queue` is its name, for the worker that consumes it), or
+ * are dropped (and reported on stderr) when both are NULL. Every string is UTF-8 `(ptr, len)`.
+ * Consuming a queue name again replaces its consumer once its batch in flight is done. Any
+ * thread.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, invalid UTF-8, a bad `struct_size` or
+ * `max_batch_timeout_seconds`, or only one of the dead-letter name and path; `WK_E_INTERNAL` if
+ * a queue file cannot be opened or created (the message names it and why) or the broker is
+ * shut down.
+ */
+wk_status_t wk_queue_broker_consume(const wk_queue_broker_t *broker,
+                                    const char *queue_name,
+                                    size_t queue_name_len,
+                                    const char *queue_path,
+                                    size_t queue_path_len,
+                                    const char *site,
+                                    size_t site_len,
+                                    const char *deploy,
+                                    size_t deploy_len,
+                                    const wk_env_t *env,
+                                    const wk_queue_consumer_options_t *options,
+                                    const char *dead_letter_queue,
+                                    size_t dead_letter_queue_len,
+                                    const char *dead_letter_path,
+                                    size_t dead_letter_path_len,
+                                    wk_error_t **err);
+
+/**
+ * Stops the broker and frees it: waits until every consumer's batch in flight is done (blocks),
+ * then stops its thread. Undelivered messages stay in their queue files. NULL is a no-op. Call
+ * once, after every other call on this broker has returned, and before `wk_engine_free` (a
+ * broker freed after its engine is still safe: from `wk_engine_free` on its batches cannot run
+ * and stay in their queues). Any thread, including a `wk_execute_async` callback.
+ */
+void wk_queue_broker_free(wk_queue_broker_t *broker);
 
 /**
  * Creates a body for the host to write: hand it to `wk_completion_resolve_r2_body`, then

@@ -1,7 +1,9 @@
 //! Queues: producers implemented by the host (`wk_queue_vtable_t`), the embedded SQLite queue,
-//! and delivering a batch to a worker's `queue()` handler from C (`wk_execute_queue`).
+//! delivering a batch to a worker's `queue()` handler from C (`wk_execute_queue`), and the
+//! embedded broker that delivers the embedded queue's messages itself (`wk_queue_broker_t`).
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -11,7 +13,7 @@ use worker_core::queue::{
     QueueBatch, QueueBatchMessage, QueueContentType, QueueMessage, QueueMetrics, QueueOutcome,
     QueueResult, QueueSender,
 };
-use worker_core::stores::SqliteQueue;
+use worker_core::stores::{QueueBroker, QueueConsumer, SqliteQueue};
 
 use crate::completion::*;
 use crate::engine::{off_runtime, wk_engine_t};
@@ -468,5 +470,202 @@ pub unsafe extern "C" fn wk_queue_result_log_at(
             *p = msg.len() - 1;
         }
         Ok(())
+    })
+}
+
+/// Delivers the messages of embedded queues (`wk_env_add_queue_default` files) to workers'
+/// `queue()` handlers, batching, retrying and dead-lettering as Cloudflare does, on a thread of
+/// its own. Create with `wk_queue_broker_new`, register consumers with
+/// `wk_queue_broker_consume`, free with `wk_queue_broker_free` BEFORE `wk_engine_free`.
+/// Thread-safe: every function taking a broker may be called from any thread, concurrently
+/// (except `wk_queue_broker_free`, which must be the last call).
+pub struct wk_queue_broker_t {
+    broker: QueueBroker,
+}
+
+/// How a consumer takes messages from its queue: wrangler's `[[queues.consumers]]` settings.
+/// Initialise with `wk_queue_consumer_options_init`, then change what you need. Later ABI
+/// versions only add fields at the end; `struct_size` tells libworker which ones you know.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct wk_queue_consumer_options_t {
+    /// `sizeof(wk_queue_consumer_options_t)`; set by `wk_queue_consumer_options_init`.
+    pub struct_size: u32,
+    /// At most this many messages per batch, clamped to 1..=100. Default 10.
+    pub max_batch_size: u32,
+    /// How long a partial batch waits for more messages, in seconds (at most 60; 0 delivers at
+    /// once). Default 5.
+    pub max_batch_timeout_seconds: f64,
+    /// Retries before a message is dead-lettered (or dropped without a dead-letter queue), at
+    /// most 100. Default 3: four deliveries.
+    pub max_retries: u32,
+    /// Delay of retries for which the worker gave none (`retry()` without `delaySeconds`, a
+    /// failed handler), in seconds. Default 0.
+    pub retry_delay_seconds: u32,
+}
+
+impl wk_queue_consumer_options_t {
+    fn defaults() -> wk_queue_consumer_options_t {
+        // Cloudflare's defaults, as `QueueConsumer::new` has them.
+        wk_queue_consumer_options_t {
+            struct_size: size_of::<wk_queue_consumer_options_t>() as u32,
+            max_batch_size: 10,
+            max_batch_timeout_seconds: 5.0,
+            max_retries: 3,
+            retry_delay_seconds: 0,
+        }
+    }
+
+    fn apply(&self, c: &mut QueueConsumer) -> Fallible<()> {
+        let t = self.max_batch_timeout_seconds;
+        if !t.is_finite() || t < 0.0 {
+            return Err(invalid(format!(
+                "wk_queue_consumer_options_t.max_batch_timeout_seconds is {t}, expected 0..=60"
+            )));
+        }
+        c.max_batch_size = self.max_batch_size.clamp(1, 100) as usize;
+        c.max_batch_timeout = Duration::from_secs_f64(t.min(60.0));
+        c.max_retries = self.max_retries.min(100);
+        c.retry_delay = self.retry_delay_seconds;
+        Ok(())
+    }
+}
+
+/// Fills `*options` with Cloudflare's defaults (and `struct_size`). Any thread.
+///
+/// Errors: `WK_E_INVALID_ARGUMENT` if `options` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_consumer_options_init(
+    options: *mut wk_queue_consumer_options_t,
+) -> wk_status_t {
+    ffi_status(|| {
+        out(options, "options", wk_queue_consumer_options_t::defaults())?;
+        Ok(())
+    })
+}
+
+fn open_queue(path: &str) -> Fallible<SqliteQueue> {
+    SqliteQueue::open(path).map_err(|e| wk_error_t::new(WK_E_INTERNAL, "internal", e))
+}
+
+/// Creates a broker that delivers through `engine`. `*out` is owned by the caller
+/// (`wk_queue_broker_free`). The broker keeps the engine's internals alive until it is freed, so
+/// the engine loader's `user_data_free` runs only after both are freed. Any thread.
+///
+/// Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments; `WK_E_INTERNAL` if the broker's thread
+/// cannot start.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_broker_new(
+    engine: *const wk_engine_t,
+    out_broker: *mut *mut wk_queue_broker_t,
+    err: *mut *mut wk_error_t,
+) -> wk_status_t {
+    ffi_call(err, || {
+        let o = out(out_broker, "out_broker", std::ptr::null_mut())?;
+        let engine = handle(engine, "engine")?.engine().clone();
+        let broker =
+            QueueBroker::new(engine).map_err(|e| wk_error_t::new(WK_E_INTERNAL, "internal", e))?;
+        *o = Box::into_raw(Box::new(wk_queue_broker_t { broker }));
+        Ok(())
+    })
+}
+
+/// Starts delivering the embedded queue at `queue_path` (the file given to
+/// `wk_env_add_queue_default`, created if missing) to worker (site, deploy)'s `queue()` handler,
+/// which runs with `env` (NULL for an empty env; the broker keeps its own reference, so the
+/// host may free `env` afterwards). `queue_name` is the handler's `batch.queue`. `options` may be
+/// NULL for Cloudflare's defaults. Messages that run out of retries move to the embedded queue
+/// at `dead_letter_path` (`dead_letter_queue` is its name, for the worker that consumes it), or
+/// are dropped (and reported on stderr) when both are NULL. Every string is UTF-8 `(ptr, len)`.
+/// Consuming a queue name again replaces its consumer once its batch in flight is done. Any
+/// thread.
+///
+/// Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments, invalid UTF-8, a bad `struct_size` or
+/// `max_batch_timeout_seconds`, or only one of the dead-letter name and path; `WK_E_INTERNAL` if
+/// a queue file cannot be opened or created (the message names it and why) or the broker is
+/// shut down.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_broker_consume(
+    broker: *const wk_queue_broker_t,
+    queue_name: *const c_char,
+    queue_name_len: usize,
+    queue_path: *const c_char,
+    queue_path_len: usize,
+    site: *const c_char,
+    site_len: usize,
+    deploy: *const c_char,
+    deploy_len: usize,
+    env: *const wk_env_t,
+    options: *const wk_queue_consumer_options_t,
+    dead_letter_queue: *const c_char,
+    dead_letter_queue_len: usize,
+    dead_letter_path: *const c_char,
+    dead_letter_path_len: usize,
+    err: *mut *mut wk_error_t,
+) -> wk_status_t {
+    ffi_call(err, || {
+        let b = handle(broker, "broker")?;
+        let name = text(queue_name, queue_name_len, "queue_name")?;
+        let path = text(queue_path, queue_path_len, "queue_path")?;
+        let site = text(site, site_len, "site")?;
+        let deploy = text(deploy, deploy_len, "deploy")?;
+        let env = if env.is_null() {
+            Arc::new(worker_core::Env::new())
+        } else {
+            handle(env, "env")?.env.clone()
+        };
+        let options = if options.is_null() {
+            wk_queue_consumer_options_t::defaults()
+        } else {
+            // SAFETY: the host passes a readable options struct of `struct_size` bytes (API
+            // contract); NULL was handled above.
+            unsafe { read_versioned(options, "options", "wk_queue_consumer_options_t") }?
+        };
+        let dead_letter = match (dead_letter_queue.is_null(), dead_letter_path.is_null()) {
+            (true, true) => None,
+            (false, false) => Some((
+                text(
+                    dead_letter_queue,
+                    dead_letter_queue_len,
+                    "dead_letter_queue",
+                )?,
+                text(dead_letter_path, dead_letter_path_len, "dead_letter_path")?,
+            )),
+            _ => {
+                return Err(invalid(
+                    "dead_letter_queue and dead_letter_path are both NULL or both set",
+                ));
+            }
+        };
+        if name.is_empty() {
+            return Err(invalid("queue_name is empty"));
+        }
+        let mut consumer = QueueConsumer::new(name, open_queue(path)?, site, deploy, env);
+        options.apply(&mut consumer)?;
+        if let Some((dlq, dlq_path)) = dead_letter {
+            consumer.dead_letter_queue = Some((dlq.to_string(), open_queue(dlq_path)?));
+        }
+        b.broker
+            .consume(consumer)
+            .map_err(|e| wk_error_t::new(WK_E_INTERNAL, "internal", e))
+    })
+}
+
+/// Stops the broker and frees it: waits until every consumer's batch in flight is done (blocks),
+/// then stops its thread. Undelivered messages stay in their queue files. NULL is a no-op. Call
+/// once, after every other call on this broker has returned, and before `wk_engine_free` (a
+/// broker freed after its engine is still safe: from `wk_engine_free` on its batches cannot run
+/// and stay in their queues). Any thread, including a `wk_execute_async` callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_broker_free(broker: *mut wk_queue_broker_t) {
+    ffi_value((), || {
+        if broker.is_null() {
+            return;
+        }
+        // SAFETY: a non-NULL broker came from `wk_queue_broker_new` and is freed only once.
+        let b = unsafe { Box::from_raw(broker) };
+        // Shutting down blocks, which is not allowed on an async runtime's thread (a
+        // `wk_execute_async` callback).
+        off_runtime(move || drop(b));
     })
 }

@@ -250,6 +250,148 @@ static void test_bad_inputs(wk_env_t *env) {
     wk_queue_result_free(NULL);
 }
 
+/* ---- The embedded broker: a worker's queue() handler fed from an embedded queue ---- */
+
+static const char BROKER_WORKER[] =
+    "export default {\n"
+    "  async fetch(req, env) {\n"
+    "    if (new URL(req.url).pathname === '/send') {\n"
+    "      await env.Q.sendBatch([{ body: { k: 'one' } }, { body: { k: 'two' } },\n"
+    "                             { body: { k: 'bad' } }]);\n"
+    "      return new Response('sent');\n"
+    "    }\n"
+    "    const got = [];\n"
+    "    for (const k of ['one', 'two', 'bad']) got.push(`${k}=${await env.KV.get(k)}`);\n"
+    "    return new Response(`${got.join(',')} dlq=${(await env.DLQ.metrics()).backlogCount}`);\n"
+    "  },\n"
+    "  async queue(batch, env) {\n"
+    "    for (const m of batch.messages) {\n"
+    "      await env.KV.put(m.body.k, `${batch.queue}:${m.attempts}`);\n"
+    "      if (m.body.k === 'bad') m.retry(); else m.ack();\n"
+    "    }\n"
+    "  },\n"
+    "};\n";
+
+static wk_status_t broker_load(void *user_data, const char *site, size_t site_len,
+                               const char *deploy, size_t deploy_len, wk_source_t *out) {
+    (void)user_data;
+    (void)site;
+    (void)site_len;
+    (void)deploy;
+    (void)deploy_len;
+    if (wk_source_add_module(out, S("broker.js"), WK_MODULE_ESM, (const uint8_t *)BROKER_WORKER,
+                             sizeof BROKER_WORKER - 1, NULL) != WK_OK)
+        return WK_E_INTERNAL;
+    return wk_source_set_main(out, S("broker.js"), NULL);
+}
+
+/* GETs `url` from worker (b, v1); the body, NUL-terminated, goes to out. */
+static void broker_fetch(wk_engine_t *engine, wk_env_t *env, const char *url, char *out,
+                         size_t out_size) {
+    wk_request_t *req = NULL;
+    wk_response_t *resp = NULL;
+    const uint8_t *body = NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    CHECK(wk_request_new(S("GET"), url, strlen(url), &req, NULL) == WK_OK);
+    CHECK(wk_execute(engine, S("b"), S("v1"), env, req, &resp, NULL) == WK_OK);
+    if (wk_response_body(resp, &body, &len) == WK_OK) {
+        if (len >= out_size) len = out_size - 1;
+        memcpy(out, body, len);
+        out[len] = '\0';
+    }
+    wk_response_free(resp);
+    wk_request_free(req);
+}
+
+static void test_broker(void) {
+    wk_engine_options_t opts;
+    wk_source_loader_vtable_t vt;
+    wk_queue_consumer_options_t copts;
+    wk_engine_t *engine = NULL;
+    wk_env_t *env = NULL;
+    wk_queue_broker_t *broker = NULL, *late = NULL;
+    wk_error_t *err = NULL;
+    char jobs[128], dlq[128], kv[128], other[128], got[256];
+    const char *want = "one=jobs:1,two=jobs:1,bad=jobs:2 dlq=1";
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    int i;
+
+    snprintf(jobs, sizeof jobs, "/tmp/wk-c-queue-%d/broker-jobs.sqlite", (int)getpid());
+    snprintf(dlq, sizeof dlq, "/tmp/wk-c-queue-%d/broker-dlq.sqlite", (int)getpid());
+    snprintf(kv, sizeof kv, "/tmp/wk-c-queue-%d/broker-kv.sqlite", (int)getpid());
+    snprintf(other, sizeof other, "/tmp/wk-c-queue-%d/broker-other.sqlite", (int)getpid());
+
+    wk_engine_options_init(&opts);
+    opts.pool_size = 1;
+    opts.warm_isolates = 1;
+    memset(&vt, 0, sizeof vt);
+    vt.struct_size = sizeof vt;
+    vt.load = broker_load;
+    CHECK(wk_engine_new(&opts, &vt, NULL, NULL, &engine, NULL) == WK_OK);
+    CHECK(wk_env_new(&env, NULL) == WK_OK);
+    CHECK(wk_env_add_queue_default(env, S("Q"), jobs, strlen(jobs), NULL) == WK_OK);
+    CHECK(wk_env_add_queue_default(env, S("DLQ"), dlq, strlen(dlq), NULL) == WK_OK);
+    CHECK(wk_env_add_kv_default(env, S("KV"), kv, strlen(kv), NULL) == WK_OK);
+
+    CHECK(wk_queue_consumer_options_init(NULL) == WK_E_INVALID_ARGUMENT);
+    CHECK(wk_queue_consumer_options_init(&copts) == WK_OK);
+    CHECK(copts.struct_size == sizeof copts && copts.max_batch_size == 10 &&
+          copts.max_batch_timeout_seconds == 5.0 && copts.max_retries == 3 &&
+          copts.retry_delay_seconds == 0);
+    CHECK(wk_queue_broker_new(NULL, &broker, NULL) == WK_E_INVALID_ARGUMENT && broker == NULL);
+    CHECK(wk_queue_broker_new(engine, &broker, NULL) == WK_OK && broker != NULL);
+
+    /* Bad inputs. */
+    CHECK(wk_queue_broker_consume(NULL, S("jobs"), jobs, strlen(jobs), S("b"), S("v1"), env,
+                                  NULL, NULL, 0, NULL, 0, NULL) == WK_E_INVALID_ARGUMENT);
+    CHECK(wk_queue_broker_consume(broker, S("j\xff"), jobs, strlen(jobs), S("b"), S("v1"), env,
+                                  NULL, NULL, 0, NULL, 0, &err) == WK_E_INVALID_ARGUMENT);
+    CHECK(contains(wk_error_message(err), "queue_name is not valid UTF-8"));
+    wk_error_free(err);
+    err = NULL;
+    copts.struct_size = 4;
+    CHECK(wk_queue_broker_consume(broker, S("jobs"), jobs, strlen(jobs), S("b"), S("v1"), env,
+                                  &copts, NULL, 0, NULL, 0, &err) == WK_E_INVALID_ARGUMENT);
+    CHECK(contains(wk_error_message(err), "wk_queue_consumer_options_t.struct_size is 4"));
+    wk_error_free(err);
+    err = NULL;
+    copts.struct_size = sizeof copts;
+    CHECK(wk_queue_broker_consume(broker, S("jobs"), jobs, strlen(jobs), S("b"), S("v1"), env,
+                                  &copts, S("dead"), NULL, 0, NULL) == WK_E_INVALID_ARGUMENT);
+
+    /* Deliver at once; "bad" is retried once, then dead-lettered. */
+    copts.max_batch_timeout_seconds = 0;
+    copts.max_retries = 1;
+    CHECK(wk_queue_broker_consume(broker, S("jobs"), jobs, strlen(jobs), S("b"), S("v1"), env,
+                                  &copts, S("dead"), dlq, strlen(dlq), &err) == WK_OK);
+    CHECK(err == NULL);
+    broker_fetch(engine, env, "https://example.com/send", got, sizeof got);
+    CHECK(strcmp(got, "sent") == 0);
+    for (i = 0; i < 100; i++) { /* up to 5 s */
+        broker_fetch(engine, env, "https://example.com/check", got, sizeof got);
+        if (strcmp(got, want) == 0) break;
+        nanosleep(&pause, NULL);
+    }
+    CHECK(strcmp(got, want) == 0);
+    if (strcmp(got, want) != 0) fprintf(stderr, "broker saw: %s\n", got);
+
+    /* A second broker freed after its engine: its batches just stay queued. */
+    CHECK(wk_queue_broker_new(engine, &late, NULL) == WK_OK);
+    CHECK(wk_queue_broker_consume(late, S("other"), other, strlen(other), S("b"), S("v1"), NULL,
+                                  NULL, NULL, 0, NULL, 0, NULL) == WK_OK);
+
+    wk_queue_broker_free(broker);
+    wk_queue_broker_free(NULL);
+    wk_env_free(env);
+    wk_engine_free(engine);
+    wk_queue_broker_free(late);
+    unlink(jobs);
+    unlink(dlq);
+    unlink(kv);
+    unlink(other);
+}
+
 int main(void) {
     static struct queue_store store;
     wk_engine_t *engine;
@@ -271,6 +413,7 @@ int main(void) {
 
     test_producers(engine, env, &store);
     test_delivery(engine, env, &store);
+    test_broker();
 
     wk_env_free(env);
     CHECK(wk_engine_shutdown(engine, NULL) == WK_OK);
