@@ -274,13 +274,20 @@ fn interpret(path: &Path, value: Value) -> Result<WranglerConfig, String> {
     }
 
     if let Some(v) = obj.get("kv_namespaces") {
-        cfg.bindings.kv_namespaces = kv_namespaces(path, v)?;
+        cfg.bindings.kv_namespaces =
+            store_bindings(path, v, "kv_namespaces", &["id", "preview_id"])?;
     }
     if let Some(v) = obj.get("r2_buckets") {
-        cfg.bindings.r2_buckets = r2_buckets(path, v)?;
+        cfg.bindings.r2_buckets = store_bindings(
+            path,
+            v,
+            "r2_buckets",
+            &["bucket_name", "preview_bucket_name"],
+        )?;
     }
     if let Some(v) = obj.get("d1_databases") {
-        cfg.bindings.d1_databases = d1_databases(path, v)?;
+        cfg.bindings.d1_databases =
+            store_bindings(path, v, "d1_databases", &["database_id", "database_name"])?;
     }
     if let Some(v) = obj.get("assets") {
         cfg.bindings.assets = Some(assets(path, &dir, v)?);
@@ -315,13 +322,20 @@ fn interpret(path: &Path, value: Value) -> Result<WranglerConfig, String> {
     Ok(cfg)
 }
 
-/// `[{ "binding": "KV", "id": "..." }, ...]`; without an id the binding name names the store,
-/// as with `wrangler dev`.
-fn kv_namespaces(path: &Path, v: &Value) -> Result<Vec<(String, String)>, String> {
+/// A binding list such as `kv_namespaces`: `[{ "binding": "KV", "<store key>": "..." }, ...]`,
+/// read as (binding, store name). The store name is the first of `store_keys` present, else the
+/// binding name, as with `wrangler dev`; it names the local store.
+fn store_bindings(
+    path: &Path,
+    v: &Value,
+    key: &str,
+    store_keys: &[&str],
+) -> Result<Vec<(String, String)>, String> {
     let bad = || {
         format!(
-            "{}: `kv_namespaces` must be an array of {{ \"binding\": ..., \"id\": ... }} objects",
-            path.display()
+            "{}: `{key}` must be an array of {{ \"binding\": ..., \"{}\": ... }} objects",
+            path.display(),
+            store_keys[0]
         )
     };
     let items = v.as_array().ok_or_else(bad)?;
@@ -329,60 +343,11 @@ fn kv_namespaces(path: &Path, v: &Value) -> Result<Vec<(String, String)>, String
         .iter()
         .map(|e| {
             let binding = e.get("binding").and_then(Value::as_str).ok_or_else(bad)?;
-            let id = e
-                .get("id")
-                .or_else(|| e.get("preview_id"))
-                .and_then(Value::as_str)
-                .unwrap_or(binding);
-            Ok((binding.to_string(), id.to_string()))
-        })
-        .collect()
-}
-
-/// `[{ "binding": "BUCKET", "bucket_name": "..." }, ...]`; without a bucket name the binding
-/// name names the store, as with `wrangler dev`.
-fn r2_buckets(path: &Path, v: &Value) -> Result<Vec<(String, String)>, String> {
-    let bad = || {
-        format!(
-            "{}: `r2_buckets` must be an array of {{ \"binding\": ..., \"bucket_name\": ... }} objects",
-            path.display()
-        )
-    };
-    let items = v.as_array().ok_or_else(bad)?;
-    items
-        .iter()
-        .map(|e| {
-            let binding = e.get("binding").and_then(Value::as_str).ok_or_else(bad)?;
-            let bucket = e
-                .get("bucket_name")
-                .or_else(|| e.get("preview_bucket_name"))
-                .and_then(Value::as_str)
-                .unwrap_or(binding);
-            Ok((binding.to_string(), bucket.to_string()))
-        })
-        .collect()
-}
-
-/// `[{ "binding": "DB", "database_name": "...", "database_id": "..." }, ...]`. The local
-/// database is named by `database_id`, else `database_name`, else the binding, as with
-/// `wrangler dev`.
-fn d1_databases(path: &Path, v: &Value) -> Result<Vec<(String, String)>, String> {
-    let bad = || {
-        format!(
-            "{}: `d1_databases` must be an array of {{ \"binding\": ..., \"database_id\": ... }} objects",
-            path.display()
-        )
-    };
-    let items = v.as_array().ok_or_else(bad)?;
-    items
-        .iter()
-        .map(|e| {
-            let binding = e.get("binding").and_then(Value::as_str).ok_or_else(bad)?;
-            let id = ["database_id", "database_name"]
+            let store = store_keys
                 .iter()
                 .find_map(|k| e.get(*k).and_then(Value::as_str))
                 .unwrap_or(binding);
-            Ok((binding.to_string(), id.to_string()))
+            Ok((binding.to_string(), store.to_string()))
         })
         .collect()
 }
