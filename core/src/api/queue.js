@@ -279,41 +279,39 @@
   }
   internals.setToStringTag(MessageBatch, "MessageBatch");
 
-  // Service-worker syntax: the batch arrives as an event.
+  // Service-worker syntax: the batch arrives as an event with MessageBatch's surface; it hands
+  // every member to the MessageBatch it carries, so the rules live in one place.
+  let batchOf;
   class QueueEvent extends internals.ExtendableEvent {
-    #queue;
-    #messages;
-    #metadata;
-    #decisions;
+    #batch;
 
     constructor(type, init = undefined) {
       if (init?.[illegalConstructor] !== true) throw new TypeError("Illegal constructor");
       super(type);
-      this.#queue = init.queue;
-      this.#messages = init.messages;
-      this.#metadata = init.metadata;
-      this.#decisions = init.decisions;
+      this.#batch = init.batch;
+    }
+
+    static {
+      batchOf = (event) => {
+        if (!(#batch in event)) throw internals.illegalInvocation();
+        return event.#batch;
+      };
     }
 
     get queue() {
-      if (!(#queue in this)) throw internals.illegalInvocation();
-      return this.#queue;
+      return batchOf(this).queue;
     }
     get messages() {
-      if (!(#queue in this)) throw internals.illegalInvocation();
-      return this.#messages;
+      return batchOf(this).messages;
     }
     get metadata() {
-      if (!(#queue in this)) throw internals.illegalInvocation();
-      return this.#metadata;
+      return batchOf(this).metadata;
     }
     ackAll() {
-      if (!(#queue in this)) throw internals.illegalInvocation();
-      this.#decisions.markAll("ack", null, "ackAll()");
+      batchOf(this).ackAll();
     }
     retryAll(options) {
-      if (!(#queue in this)) throw internals.illegalInvocation();
-      this.#decisions.markAll("retry", retryDelayOf(options), "retryAll()");
+      batchOf(this).retryAll(options);
     }
   }
   internals.setToStringTag(QueueEvent, "QueueEvent");
@@ -358,11 +356,11 @@
     }
     Object.freeze(messages);
     const metadata = { metrics: metricsOf(metricsFlat) };
+    const batch = new MessageBatch(illegalConstructor, queueName, messages, metadata, decisions);
     const mod = internals.moduleNamespace();
     if (mod !== null) {
       const handler = mod.default;
       const ctx = internals.newExecutionContext(lifetime);
-      const batch = new MessageBatch(illegalConstructor, queueName, messages, metadata, decisions);
       if (typeof handler === "function" && typeof handler.prototype?.queue === "function") {
         return new handler(ctx, env).queue(batch);
       }
@@ -376,7 +374,7 @@
     if (!internals.hasListeners(globalThis, "queue")) {
       throw new Error("No event listener registered for queue messages.");
     }
-    const event = new QueueEvent("queue", { [illegalConstructor]: true, queue: queueName, messages, metadata, decisions });
+    const event = new QueueEvent("queue", { [illegalConstructor]: true, batch });
     let listenerError = null;
     try {
       internals.dispatchEventUnchecked(globalThis, event, (err) => {
