@@ -222,6 +222,19 @@ fn installed_prefix_builds_and_runs_c_programs_through_pkg_config() {
     }
     runs_hello(&exe, &elsewhere);
 
+    // The example's Makefile has a target for installed copies.
+    require("make", "make");
+    let exe_make = scratch.0.join("hello-make");
+    run_ok(
+        Command::new("make")
+            .arg("-C")
+            .arg(repo().join("examples/c"))
+            .arg("installed")
+            .arg(format!("OUT={}", exe_make.display()))
+            .env("PKG_CONFIG_PATH", &pc_path),
+    );
+    runs_hello(&exe_make, &elsewhere);
+
     // The static library: nothing of libworker is loaded at run time.
     let exe_static = scratch.0.join("hello-static");
     run_ok(
