@@ -23,6 +23,7 @@
 # $prefix/lib/worker/ and the installed libworker.so gets the RUNPATH $ORIGIN/worker (set with
 # patchelf, installed from apt if missing), so the installed tree is self-contained and
 # relocatable. With a system libnode the RUNPATH is removed and the dynamic linker finds it.
+# shellcheck disable=SC2016 # $ORIGIN and ${libdir} are literal text, for ld.so and pkg-config
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
     --profile=*) profile=${1#*=}; shift ;;
     --destdir) [ $# -ge 2 ] || die "--destdir needs a directory"; destdir=$2; shift 2 ;;
     --destdir=*) destdir=${1#*=}; shift ;;
-    -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^# shellcheck/{/^# shellcheck/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -55,7 +56,7 @@ case "$profile" in
 esac
 [ -n "$prefix" ] || die "--prefix must not be empty"
 # The prefix is substituted into worker.pc with sed, whose special characters it must not hold.
-case "$prefix" in *'|'*|*'&'*|*'\'*) die "--prefix must not contain | & or \\" ;; esac
+case "$prefix" in *'|'*|*'&'*|*\\*) die "--prefix must not contain | & or \\" ;; esac
 if [ -n "$destdir" ]; then
   # A staged install records the final prefix in worker.pc, so it must already be absolute.
   case "$prefix" in /*) ;; *) die "--prefix must be absolute with --destdir" ;; esac
@@ -81,7 +82,8 @@ version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' "$
 [ -n "$version" ] || die "no version in [workspace.package] of $root/Cargo.toml"
 
 # --- where libnode comes from --------------------------------------------------------------
-libnode=$(ldd "$built/libworker.so" | awk '$1 == "libnode.so.108" { print $3 }')
+# Resolved as at run time, without an LD_LIBRARY_PATH that could point at another copy.
+libnode=$(env -u LD_LIBRARY_PATH ldd "$built/libworker.so" | awk '$1 == "libnode.so.108" { print $3 }')
 case "$libnode" in
   /*) ;;
   *) die "libworker.so cannot find libnode.so.108 (V8): run scripts/bootstrap.sh" ;;
