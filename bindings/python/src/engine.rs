@@ -171,7 +171,7 @@ pub fn request(v: &Bound<'_, PyAny>) -> PyResult<WorkerRequest> {
 }
 
 /// Hands `value` to the asyncio future `fut` on its loop.
-fn settle_on_loop(lp: &Py<PyAny>, fut: &Py<PyAny>, value: PyResult<Bound<'_, PyAny>>) {
+pub fn settle_on_loop(lp: &Py<PyAny>, fut: &Py<PyAny>, value: PyResult<Bound<'_, PyAny>>) {
     Python::attach(|py| {
         let (v, e) = match value {
             Ok(v) => (v.unbind(), py.None()),

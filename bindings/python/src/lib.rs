@@ -7,6 +7,7 @@ mod embedded;
 mod engine;
 mod env;
 mod pool;
+mod project;
 mod stores;
 
 use conv::{json_to_py, py_to_json};
@@ -64,6 +65,8 @@ fn _worker(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<embedded::PyMemoryCache>()?;
     m.add_class::<embedded::PyDirAssets>()?;
     m.add_class::<embedded::PySqliteQueue>()?;
+    m.add_class::<project::PyProject>()?;
+    m.add_function(wrap_pyfunction!(project::read_config, m)?)?;
     m.add_function(wrap_pyfunction!(r2_conditional_holds, m)?)?;
     m.add_function(wrap_pyfunction!(r2_resolve_range, m)?)?;
     m.add_function(wrap_pyfunction!(_json_roundtrip, m)?)?;

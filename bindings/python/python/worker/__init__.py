@@ -9,6 +9,7 @@ See README.md for stores written in Python and the embedded ones.
 from __future__ import annotations
 
 import json as _json
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Union
 
@@ -64,6 +65,7 @@ from ._worker import (
     SqliteQueue,
     r2_conditional_holds,
     r2_resolve_range,
+    read_config,
 )
 
 __all__ = [
@@ -74,7 +76,7 @@ __all__ = [
     "LimitExceeded", "LogEntry", "MemoryCache", "Module", "QueueMessage", "QueueMetrics",
     "QueueSender", "R2ObjectBody", "R2Store", "Request", "Response", "ScriptError",
     "ScriptNotFound", "SourceLoader", "SqliteD1", "SqliteKv", "SqliteQueue", "WorkerError",
-    "WorkerSource", "r2_conditional_holds", "r2_resolve_range",
+    "WorkerSource", "Project", "read_config", "r2_conditional_holds", "r2_resolve_range",
 ]
 
 
@@ -183,6 +185,45 @@ class Engine:
     @staticmethod
     def v8_version() -> str:
         return _worker.Engine.v8_version()
+
+
+class Project:
+    """A wrangler project running in ``engine``, as ``wk serve`` runs it: ``path`` is a
+    ``wrangler.jsonc`` / ``.json`` / ``.toml``, a directory holding one, or a worker script.
+    Bindings the config declares get embedded stores under ``state_dir`` (default
+    ``.wk-state`` beside the config) unless ``env`` names a store for them; ``env``'s vars add
+    to or replace the config's. Queue consumers run until ``close()``."""
+
+    def __init__(self, engine: Engine, path: Union[str, "os.PathLike[str]"], *,
+                 state_dir: Union[str, "os.PathLike[str]", None] = None,
+                 env: Optional[Env] = None) -> None:
+        native, error = _worker.Project.open(engine._native, path, state_dir, env)
+        if error is not None:
+            raise _error(error)
+        self._native = native
+
+    @property
+    def name(self) -> str:
+        """The project's name: its site id in the engine."""
+        return self._native.name
+
+    def fetch(self, request: Union[Request, str]) -> Response:
+        """One request: static assets where the routing rules give them the request, else
+        the worker. Raises a ``WorkerError`` subclass when the worker fails."""
+        return _response(self._native.fetch(_request(request)))
+
+    async def fetch_async(self, request: Union[Request, str]) -> Response:
+        return _response(await self._native.fetch_async(_request(request)))
+
+    def close(self) -> None:
+        """Stops the queue consumers after the batches in flight; later fetches raise."""
+        self._native.close()
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def _request(request: Union[Request, str, None]) -> Any:
