@@ -84,7 +84,8 @@ class DictR2:
 
     def put(self, key: str, body: worker.Body, options: Dict[str, Any]):
         data = b"".join(body)  # iterating reads the body chunk by chunk
-        if not worker.r2_conditional_holds(options.get("onlyIf"), self.head(key)):
+        current = self.objects.get(key)
+        if not worker.r2_conditional_holds(options.get("onlyIf"), current and current[0]):
             return None
         obj = {
             "key": key,
