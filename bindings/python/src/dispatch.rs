@@ -38,7 +38,12 @@ pub fn runtime_fn<'py>(py: Python<'py>, name: &'static str) -> PyResult<Bound<'p
     m.bind(py).getattr(name)
 }
 
-fn settle<T>(py: Python<'_>, reply: Reply<T>, convert: Convert<T>, value: PyResult<Bound<'_, PyAny>>) {
+fn settle<T>(
+    py: Python<'_>,
+    reply: Reply<T>,
+    convert: Convert<T>,
+    value: PyResult<Bound<'_, PyAny>>,
+) {
     let result = value
         .and_then(|v| convert(&v))
         .map_err(|e| HostError::new(error_message(py, &e)));
@@ -62,7 +67,9 @@ impl PyTarget {
     ) -> Result<T, HostError> {
         match self.call_optional(method, args, convert).await? {
             Some(v) => Ok(v),
-            None => Err(HostError::new(format!("the store has no `{method}` method"))),
+            None => Err(HostError::new(format!(
+                "the store has no `{method}` method"
+            ))),
         }
     }
 
@@ -127,9 +134,7 @@ impl PyTarget {
         let callback = PyCFunction::new_closure(py, None, None, move |args, _kwargs| {
             let py = args.py();
             if let Some((tx, convert)) = cb_slot.lock().unwrap().take() {
-                let value = args
-                    .get_item(0)
-                    .and_then(|fut| fut.call_method0("result"));
+                let value = args.get_item(0).and_then(|fut| fut.call_method0("result"));
                 settle(py, tx, convert, value);
             }
         });
@@ -145,5 +150,6 @@ impl PyTarget {
 
 /// Whether `v` must be awaited: a coroutine, a future or any object with `__await__`.
 fn is_awaitable(v: &Bound<'_, PyAny>) -> bool {
-    v.hasattr(pyo3::intern!(v.py(), "__await__")).unwrap_or(false)
+    v.hasattr(pyo3::intern!(v.py(), "__await__"))
+        .unwrap_or(false)
 }

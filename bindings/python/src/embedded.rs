@@ -17,7 +17,9 @@ pub struct PySqliteKv(pub Arc<SqliteKv>);
 impl PySqliteKv {
     #[new]
     fn new(path: PathBuf) -> PyResult<Self> {
-        SqliteKv::open(&path).map(|s| Self(Arc::new(s))).map_err(PyOSError::new_err)
+        SqliteKv::open(&path)
+            .map(|s| Self(Arc::new(s)))
+            .map_err(PyOSError::new_err)
     }
 }
 
@@ -29,7 +31,9 @@ pub struct PyFsR2(pub Arc<FsR2>);
 impl PyFsR2 {
     #[new]
     fn new(dir: PathBuf) -> PyResult<Self> {
-        FsR2::open(&dir).map(|s| Self(Arc::new(s))).map_err(PyOSError::new_err)
+        FsR2::open(&dir)
+            .map(|s| Self(Arc::new(s)))
+            .map_err(PyOSError::new_err)
     }
 }
 
@@ -41,7 +45,9 @@ pub struct PySqliteD1(pub Arc<SqliteD1>);
 impl PySqliteD1 {
     #[new]
     fn new(path: PathBuf) -> PyResult<Self> {
-        SqliteD1::open(&path).map(|s| Self(Arc::new(s))).map_err(PyOSError::new_err)
+        SqliteD1::open(&path)
+            .map(|s| Self(Arc::new(s)))
+            .map_err(PyOSError::new_err)
     }
 }
 
@@ -74,9 +80,7 @@ impl PyDirAssets {
                 PyValueError::new_err(format!("unknown html_handling {html_handling:?}"))
             })?,
             not_found_handling: NotFoundHandling::parse(not_found_handling).ok_or_else(|| {
-                PyValueError::new_err(format!(
-                    "unknown not_found_handling {not_found_handling:?}"
-                ))
+                PyValueError::new_err(format!("unknown not_found_handling {not_found_handling:?}"))
             })?,
         };
         DirAssets::new(&dir, options)
@@ -93,6 +97,8 @@ pub struct PySqliteQueue(pub Arc<SqliteQueue>);
 impl PySqliteQueue {
     #[new]
     fn new(path: PathBuf) -> PyResult<Self> {
-        SqliteQueue::open(&path).map(|s| Self(Arc::new(s))).map_err(PyOSError::new_err)
+        SqliteQueue::open(&path)
+            .map(|s| Self(Arc::new(s)))
+            .map_err(PyOSError::new_err)
     }
 }

@@ -1,7 +1,7 @@
 //! `worker._worker.Engine`: the engine, its source loader, and the calls that run workers. The
 //! Python layer (`worker/__init__.py`) turns the plain tuples returned here into `Response`
 //! objects and exceptions.
-use crate::conv::{error_message, headers, headers_to_py, to_bytes, field, required};
+use crate::conv::{error_message, field, headers, headers_to_py, required, to_bytes};
 use crate::dispatch::runtime_fn;
 use crate::env::PyEnv;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -90,7 +90,9 @@ struct PyLoader(Option<Arc<Py<PyAny>>>);
 impl SourceLoader for PyLoader {
     fn load(&self, site_id: &str, deploy_key: &str) -> Result<WorkerSource, String> {
         let Some(loader) = &self.0 else {
-            return Err("the engine has no source loader (give one, or use compile_and_cache)".into());
+            return Err(
+                "the engine has no source loader (give one, or use compile_and_cache)".into(),
+            );
         };
         Python::attach(|py| {
             let f = loader.bind(py);
@@ -116,7 +118,10 @@ impl SourceLoader for PyLoader {
 // ---------------------------------------------------------------------- results
 
 fn logs_to_py<'py>(py: Python<'py>, logs: &[LogEntry]) -> PyResult<Bound<'py, PyList>> {
-    PyList::new(py, logs.iter().map(|l| (l.level.as_str(), l.message.as_str())))
+    PyList::new(
+        py,
+        logs.iter().map(|l| (l.level.as_str(), l.message.as_str())),
+    )
 }
 
 fn error_to_py<'py>(py: Python<'py>, e: &Option<WorkerError>) -> PyResult<Bound<'py, PyAny>> {
@@ -178,7 +183,10 @@ pub fn settle_on_loop(lp: &Py<PyAny>, fut: &Py<PyAny>, value: PyResult<Bound<'_,
             Err(e) => (py.None(), e.value(py).clone().into_any().unbind()),
         };
         let settle = runtime_fn(py, "settle");
-        let sent = settle.and_then(|s| lp.bind(py).call_method1("call_soon_threadsafe", (s, fut, v, e)));
+        let sent = settle.and_then(|s| {
+            lp.bind(py)
+                .call_method1("call_soon_threadsafe", (s, fut, v, e))
+        });
         if let Err(err) = sent {
             // The loop is closed: nobody waits for this result any more.
             let _ = err;
@@ -203,7 +211,11 @@ impl PyEngine {
     }
 }
 
-fn env_for(py: Python<'_>, env: Option<&Bound<'_, PyEnv>>, lp: Option<&Bound<'_, PyAny>>) -> PyResult<Arc<Env>> {
+fn env_for(
+    py: Python<'_>,
+    env: Option<&Bound<'_, PyEnv>>,
+    lp: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Arc<Env>> {
     match env {
         Some(e) => e.get().for_call(py, lp),
         None => Ok(Arc::new(Env::new())),
@@ -310,9 +322,8 @@ impl PyEngine {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let engine = self.engine()?;
         let env = env_for(py, env, None)?;
-        let r = py.detach(|| {
-            engine.execute_function_blocking(site_id, deploy_key, env, name, args_json)
-        });
+        let r = py
+            .detach(|| engine.execute_function_blocking(site_id, deploy_key, env, name, args_json));
         function_to_py(py, &r)
     }
 

@@ -3,9 +3,7 @@
 //! binding's protocol methods, plain or `async def`.
 use crate::conv::py_to_json;
 use crate::dispatch::PyTarget;
-use crate::embedded::{
-    PyDirAssets, PyFsR2, PyMemoryCache, PySqliteD1, PySqliteKv, PySqliteQueue,
-};
+use crate::embedded::{PyDirAssets, PyFsR2, PyMemoryCache, PySqliteD1, PySqliteKv, PySqliteQueue};
 use crate::stores::{PyAssets, PyCache, PyD1, PyKv, PyQueue, PyR2};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -132,8 +130,18 @@ impl Stores {
         each(&self.kv, &mut env.kv, |t| Arc::new(PyKv(t)), pick);
         each(&self.r2, &mut env.r2, |t| Arc::new(PyR2(t)), pick);
         each(&self.d1, &mut env.d1, |t| Arc::new(PyD1(t)), pick);
-        each(&self.assets, &mut env.assets, |t| Arc::new(PyAssets(t)), pick);
-        each(&self.queues, &mut env.queues, |t| Arc::new(PyQueue(t)), pick);
+        each(
+            &self.assets,
+            &mut env.assets,
+            |t| Arc::new(PyAssets(t)),
+            pick,
+        );
+        each(
+            &self.queues,
+            &mut env.queues,
+            |t| Arc::new(PyQueue(t)),
+            pick,
+        );
         env.cache = self.cache.as_ref().map(|s| match s {
             Slot::Native(n) => n.clone(),
             Slot::Python(t) => Arc::new(PyCache(pick(t))) as Arc<dyn CacheStore>,
@@ -165,25 +173,37 @@ impl PyEnv {
         let lp = running_loop(py)?.map(Bound::unbind);
         let stores = Stores {
             kv: slots(kv, &lp, |v| {
-                v.cast::<PySqliteKv>().ok().map(|s| s.get().0.clone() as Arc<dyn KvStore>)
+                v.cast::<PySqliteKv>()
+                    .ok()
+                    .map(|s| s.get().0.clone() as Arc<dyn KvStore>)
             })?,
             r2: slots(r2, &lp, |v| {
-                v.cast::<PyFsR2>().ok().map(|s| s.get().0.clone() as Arc<dyn R2Store>)
+                v.cast::<PyFsR2>()
+                    .ok()
+                    .map(|s| s.get().0.clone() as Arc<dyn R2Store>)
             })?,
             d1: slots(d1, &lp, |v| {
-                v.cast::<PySqliteD1>().ok().map(|s| s.get().0.clone() as Arc<dyn D1Database>)
+                v.cast::<PySqliteD1>()
+                    .ok()
+                    .map(|s| s.get().0.clone() as Arc<dyn D1Database>)
             })?,
             assets: slots(assets, &lp, |v| {
-                v.cast::<PyDirAssets>().ok().map(|s| s.get().0.clone() as Arc<dyn AssetsFetcher>)
+                v.cast::<PyDirAssets>()
+                    .ok()
+                    .map(|s| s.get().0.clone() as Arc<dyn AssetsFetcher>)
             })?,
             queues: slots(queues, &lp, |v| {
-                v.cast::<PySqliteQueue>().ok().map(|s| s.get().0.clone() as Arc<dyn QueueSender>)
+                v.cast::<PySqliteQueue>()
+                    .ok()
+                    .map(|s| s.get().0.clone() as Arc<dyn QueueSender>)
             })?,
             cache: cache
                 .filter(|c| !c.is_none())
                 .map(|c| {
                     slot(c, &lp, |v| {
-                        v.cast::<PyMemoryCache>().ok().map(|s| s.get().0.clone() as Arc<dyn CacheStore>)
+                        v.cast::<PyMemoryCache>()
+                            .ok()
+                            .map(|s| s.get().0.clone() as Arc<dyn CacheStore>)
                     })
                 })
                 .transpose()?,
@@ -220,7 +240,11 @@ impl PyEnv {
     ///   runs, awaits on the caller's loop.
     /// - `execute` from a thread that runs a loop: that loop is blocked in this very call, so
     ///   stores registered on it await on the private loop instead of deadlocking.
-    pub fn for_call(&self, py: Python<'_>, async_loop: Option<&Bound<'_, PyAny>>) -> PyResult<Arc<Env>> {
+    pub fn for_call(
+        &self,
+        py: Python<'_>,
+        async_loop: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Arc<Env>> {
         if !self.has_python {
             return Ok(self.base.clone());
         }

@@ -10,7 +10,7 @@ mod pool;
 mod project;
 mod stores;
 
-use conv::{json_to_py, py_to_json};
+use conv::py_to_json;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use worker_core::r2::{R2Conditional, R2RangeRequest};
@@ -19,7 +19,10 @@ use worker_core::r2::{R2Conditional, R2RangeRequest};
 /// the current object (`None`: the key has no object), by R2's rules.
 #[pyfunction]
 #[pyo3(signature = (only_if, current))]
-fn r2_conditional_holds(only_if: Option<&Bound<'_, PyAny>>, current: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+fn r2_conditional_holds(
+    only_if: Option<&Bound<'_, PyAny>>,
+    current: Option<&Bound<'_, PyAny>>,
+) -> PyResult<bool> {
     let Some(c) = only_if.filter(|c| !c.is_none()) else {
         return Ok(true);
     };
@@ -27,7 +30,10 @@ fn r2_conditional_holds(only_if: Option<&Bound<'_, PyAny>>, current: Option<&Bou
     let current = match current.filter(|c| !c.is_none()) {
         Some(o) => {
             let etag: String = conv::required(o, "etag", "an R2 object")?.extract()?;
-            let uploaded: f64 = conv::field(o, "uploaded")?.map(|u| u.extract()).transpose()?.unwrap_or(0.0);
+            let uploaded: f64 = conv::field(o, "uploaded")?
+                .map(|u| u.extract())
+                .transpose()?
+                .unwrap_or(0.0);
             Some((etag, uploaded))
         }
         None => None,
@@ -48,12 +54,6 @@ fn r2_resolve_range(range: Option<&Bound<'_, PyAny>>, size: u64) -> PyResult<(u6
     Ok((r.offset, r.length))
 }
 
-/// Parses a JSON text with serde (used by tests to compare with Python's parser).
-#[pyfunction]
-fn _json_roundtrip<'py>(py: Python<'py>, v: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    json_to_py(py, &py_to_json(v)?)
-}
-
 #[pymodule]
 fn _worker(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::PyEngine>()?;
@@ -69,6 +69,5 @@ fn _worker(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(project::read_config, m)?)?;
     m.add_function(wrap_pyfunction!(r2_conditional_holds, m)?)?;
     m.add_function(wrap_pyfunction!(r2_resolve_range, m)?)?;
-    m.add_function(wrap_pyfunction!(_json_roundtrip, m)?)?;
     Ok(())
 }

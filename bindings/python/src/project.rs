@@ -69,14 +69,22 @@ impl PyProject {
     }
 
     /// One request through static assets and the worker; the raw result tuple of `execute`.
-    fn fetch<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    fn fetch<'py>(
+        &self,
+        py: Python<'py>,
+        req: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
         let project = self.project()?;
         let req = request(req)?;
         let r = py.detach(|| project.fetch_blocking(req));
         result_to_py(py, &r)
     }
 
-    fn fetch_async<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn fetch_async<'py>(
+        &self,
+        py: Python<'py>,
+        req: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let project = self.project()?;
         let lp = running_loop(py)?
             .ok_or_else(|| PyRuntimeError::new_err("fetch_async needs a running asyncio loop"))?;

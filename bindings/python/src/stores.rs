@@ -41,7 +41,10 @@ where
     Ok((items.into_pyobject(py).map_err(Into::into)?, None))
 }
 
-fn kwargs<'py>(pairs: &[(&str, Bound<'py, PyAny>)], py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+fn kwargs<'py>(
+    pairs: &[(&str, Bound<'py, PyAny>)],
+    py: Python<'py>,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
     let d = PyDict::new(py);
     for (k, v) in pairs {
         d.set_item(*k, v)?;
@@ -223,7 +226,10 @@ fn body_from_py(v: &Bound<'_, PyAny>) -> PyResult<Body> {
         return Ok(body::from_bytes_chunked(to_bytes(v)?, 64 * 1024));
     }
     if let Ok(b) = v.cast::<PyBody>() {
-        return b.get().take().ok_or_else(|| PyValueError::new_err("this body was already read"));
+        return b
+            .get()
+            .take()
+            .ok_or_else(|| PyValueError::new_err("this body was already read"));
     }
     Ok(iter_body(v.try_iter()?.into_any().unbind()))
 }
@@ -240,7 +246,11 @@ fn r2_get(v: &Bound<'_, PyAny>, options: &R2GetOptions) -> PyResult<R2GetResult>
         let body_v = t.get_item(1).ok().filter(|b| !b.is_none());
         (object, body_v, None)
     } else if field(v, "object")?.is_some() {
-        (required(v, "object", "an R2 get result")?, field(v, "body")?, field(v, "range")?)
+        (
+            required(v, "object", "an R2 get result")?,
+            field(v, "body")?,
+            field(v, "range")?,
+        )
     } else {
         (v.clone(), None, None)
     };
@@ -254,7 +264,9 @@ fn r2_get(v: &Bound<'_, PyAny>, options: &R2GetOptions) -> PyResult<R2GetResult>
         return Ok(R2GetResult::PreconditionFailed(object));
     }
     let wanted = match &options.range {
-        Some(r) => r.resolve(object.size).map_err(|e| PyValueError::new_err(e.message))?,
+        Some(r) => r
+            .resolve(object.size)
+            .map_err(|e| PyValueError::new_err(e.message))?,
         None => R2Range {
             offset: 0,
             length: object.size,
@@ -488,16 +500,39 @@ fn d1_meta(m: Option<Bound<'_, PyAny>>) -> PyResult<D1Meta> {
     };
     let num = |k: &str| -> PyResult<Option<Bound<'_, PyAny>>> { field(&m, k) };
     Ok(D1Meta {
-        duration: num("duration")?.map(|v| v.extract()).transpose()?.unwrap_or(0.0),
-        changes: num("changes")?.map(|v| v.extract()).transpose()?.unwrap_or(0),
-        last_row_id: num("last_row_id")?.map(|v| v.extract()).transpose()?.unwrap_or(0),
-        rows_read: num("rows_read")?.map(|v| v.extract()).transpose()?.unwrap_or(0),
-        rows_written: num("rows_written")?.map(|v| v.extract()).transpose()?.unwrap_or(0),
-        changed_db: num("changed_db")?.map(|v| v.is_truthy()).transpose()?.unwrap_or(false),
-        size_after: num("size_after")?.map(|v| v.extract()).transpose()?.unwrap_or(0),
+        duration: num("duration")?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or(0.0),
+        changes: num("changes")?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or(0),
+        last_row_id: num("last_row_id")?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or(0),
+        rows_read: num("rows_read")?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or(0),
+        rows_written: num("rows_written")?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or(0),
+        changed_db: num("changed_db")?
+            .map(|v| v.is_truthy())
+            .transpose()?
+            .unwrap_or(false),
+        size_after: num("size_after")?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or(0),
         served_by: num("served_by")?.map(|v| v.extract()).transpose()?,
         served_by_region: num("served_by_region")?.map(|v| v.extract()).transpose()?,
-        served_by_primary: num("served_by_primary")?.map(|v| v.is_truthy()).transpose()?,
+        served_by_primary: num("served_by_primary")?
+            .map(|v| v.is_truthy())
+            .transpose()?,
     })
 }
 
@@ -506,10 +541,7 @@ fn d1_answer(v: &Bound<'_, PyAny>, statements: usize) -> PyResult<Result<D1Respo
     if let Some(error) = field(v, "error")? {
         let message: String = error.extract()?;
         let statement: Option<usize> = field(v, "statement")?.map(|s| s.extract()).transpose()?;
-        return Ok(Err(D1Error {
-            message,
-            statement,
-        }));
+        return Ok(Err(D1Error { message, statement }));
     }
     let mut results = Vec::new();
     for r in required(v, "results", "a D1 answer")?.try_iter()? {
@@ -595,21 +627,37 @@ fn cached_response(v: &Bound<'_, PyAny>) -> PyResult<Option<CachedResponse>> {
     Ok(Some(CachedResponse {
         status: required(v, "status", "a cached response")?.extract()?,
         headers: headers(field(v, "headers")?.as_ref())?,
-        body: field(v, "body")?.map(|b| to_bytes(&b)).transpose()?.unwrap_or_default(),
+        body: field(v, "body")?
+            .map(|b| to_bytes(&b))
+            .transpose()?
+            .unwrap_or_default(),
         expires_at: required(v, "expires_at", "a cached response")?.extract()?,
     }))
 }
 
 #[async_trait]
 impl CacheStore for PyCache {
-    async fn get(&self, cache: Option<&str>, url: &str) -> Result<Option<CachedResponse>, HostError> {
+    async fn get(
+        &self,
+        cache: Option<&str>,
+        url: &str,
+    ) -> Result<Option<CachedResponse>, HostError> {
         let (cache, url) = (cache.map(str::to_string), url.to_string());
         self.0
-            .call("get", move |py| args(py, (cache, url)), |v| cached_response(v))
+            .call(
+                "get",
+                move |py| args(py, (cache, url)),
+                |v| cached_response(v),
+            )
             .await
     }
 
-    async fn put(&self, cache: Option<&str>, url: &str, response: CachedResponse) -> Result<(), HostError> {
+    async fn put(
+        &self,
+        cache: Option<&str>,
+        url: &str,
+        response: CachedResponse,
+    ) -> Result<(), HostError> {
         let (cache, url) = (cache.map(str::to_string), url.to_string());
         self.0
             .call(
@@ -631,7 +679,11 @@ impl CacheStore for PyCache {
     async fn delete(&self, cache: Option<&str>, url: &str) -> Result<bool, HostError> {
         let (cache, url) = (cache.map(str::to_string), url.to_string());
         self.0
-            .call("delete", move |py| args(py, (cache, url)), |v| v.is_truthy())
+            .call(
+                "delete",
+                move |py| args(py, (cache, url)),
+                |v| v.is_truthy(),
+            )
             .await
     }
 }
@@ -644,7 +696,10 @@ fn asset_response(v: &Bound<'_, PyAny>) -> PyResult<AssetResponse> {
     Ok(AssetResponse {
         status: required(v, "status", "an asset response")?.extract()?,
         headers: headers(field(v, "headers")?.as_ref())?,
-        body: field(v, "body")?.map(|b| to_bytes(&b)).transpose()?.unwrap_or_default(),
+        body: field(v, "body")?
+            .map(|b| to_bytes(&b))
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
