@@ -139,10 +139,10 @@ impl PyTarget {
             }
         });
         let added = callback.and_then(|cb| future.call_method1("add_done_callback", (cb,)));
-        if let Err(e) = added {
-            if let Some((tx, convert)) = slot.lock().unwrap().take() {
-                return Err((e, tx, convert));
-            }
+        if let Err(e) = added
+            && let Some((tx, convert)) = slot.lock().unwrap().take()
+        {
+            return Err((e, tx, convert));
         }
         Ok(())
     }

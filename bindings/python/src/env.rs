@@ -248,7 +248,7 @@ impl PyEnv {
         if !self.has_python {
             return Ok(self.base.clone());
         }
-        let replace: Box<dyn Fn(&PyTarget) -> Option<Option<Py<PyAny>>>> = match async_loop {
+        let replace: Box<dyn Fn(&PyTarget) -> Rebind> = match async_loop {
             Some(current) => {
                 let current = current.clone().unbind();
                 Box::new(move |t: &PyTarget| match &t.loop_ {
@@ -281,6 +281,10 @@ impl PyEnv {
         Ok(Arc::new(env))
     }
 }
+
+/// A store's loop for one call: `None` keeps the one it has; `Some(None)` is the private loop,
+/// `Some(Some(l))` the loop `l`.
+type Rebind = Option<Option<Py<PyAny>>>;
 
 fn is_running(_py: Python<'_>, l: &Bound<'_, PyAny>) -> bool {
     l.call_method0("is_running")

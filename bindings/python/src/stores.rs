@@ -148,7 +148,7 @@ impl KvStore for PyKv {
     async fn get(&self, key: &str) -> Result<Option<KvEntry>, HostError> {
         let key = key.to_string();
         self.0
-            .call("get", move |py| args(py, (key,)), |v| kv_entry(v))
+            .call("get", move |py| args(py, (key,)), kv_entry)
             .await
     }
 
@@ -195,7 +195,7 @@ impl KvStore for PyKv {
                         )?,
                     ))
                 },
-                |v| kv_list(v),
+                kv_list,
             )
             .await
     }
@@ -301,7 +301,7 @@ impl R2Store for PyR2 {
     async fn head(&self, key: &str) -> Result<Option<R2Object>, HostError> {
         let key = key.to_string();
         self.0
-            .call("head", move |py| args(py, (key,)), |v| opt_r2_object(v))
+            .call("head", move |py| args(py, (key,)), opt_r2_object)
             .await
     }
 
@@ -333,7 +333,7 @@ impl R2Store for PyR2 {
                     let body = Py::new(py, PyBody::new(body))?;
                     args(py, (key, body, json_arg(py, &json)?))
                 },
-                |v| opt_r2_object(v),
+                opt_r2_object,
             )
             .await
     }
@@ -414,7 +414,7 @@ impl R2Store for PyR2 {
             .call_optional(
                 "complete_multipart_upload",
                 move |py| args(py, (key, upload_id, json_arg(py, &json)?)),
-                |v| r2_object(v),
+                r2_object,
             )
             .await?
             .ok_or_else(worker_core::r2::errors::no_such_upload)
@@ -606,7 +606,7 @@ impl D1Database for PyD1 {
     async fn dump(&self) -> Result<Vec<u8>, D1DumpError> {
         match self
             .0
-            .call_optional("dump", |py| args(py, ()), |v| to_bytes(v))
+            .call_optional("dump", |py| args(py, ()), to_bytes)
             .await
         {
             Ok(Some(b)) => Ok(b),
@@ -644,11 +644,7 @@ impl CacheStore for PyCache {
     ) -> Result<Option<CachedResponse>, HostError> {
         let (cache, url) = (cache.map(str::to_string), url.to_string());
         self.0
-            .call(
-                "get",
-                move |py| args(py, (cache, url)),
-                |v| cached_response(v),
-            )
+            .call("get", move |py| args(py, (cache, url)), cached_response)
             .await
     }
 
@@ -717,7 +713,7 @@ impl AssetsFetcher for PyAssets {
                     ))?;
                     args(py, (r,))
                 },
-                |v| asset_response(v),
+                asset_response,
             )
             .await
     }
@@ -757,7 +753,7 @@ impl QueueSender for PyQueue {
                     }
                     args(py, (list,))
                 },
-                |v| queue_metrics(v),
+                queue_metrics,
             )
             .await
     }
@@ -765,7 +761,7 @@ impl QueueSender for PyQueue {
     async fn metrics(&self) -> Result<QueueMetrics, HostError> {
         Ok(self
             .0
-            .call_optional("metrics", |py| args(py, ()), |v| queue_metrics(v))
+            .call_optional("metrics", |py| args(py, ()), queue_metrics)
             .await?
             .unwrap_or_default())
     }
