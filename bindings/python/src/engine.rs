@@ -27,6 +27,24 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// Waits for an engine call on the calling thread (with the GIL released). Parking on the
+/// reply's waker hands the result over faster than `Engine::execute_blocking`, whose spinning
+/// wait competes with the executor thread for the CPU on small machines.
+pub fn wait<T>(work: impl std::future::Future<Output = T>) -> T {
+    thread_local! {
+        static LOCAL: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("start a tokio runtime for a waiting thread");
+    }
+    LOCAL.with(|rt| rt.block_on(work))
+}
+
+/// Whether this thread already runs a tokio runtime (a source loader calling back into the
+/// engine), where [`wait`] cannot enter another and the engine's blocking forms must serve.
+pub fn on_runtime() -> bool {
+    tokio::runtime::Handle::try_current().is_ok()
+}
+
 // ---------------------------------------------------------------------- sources
 
 fn module_type(name: &str) -> PyResult<ModuleType> {
@@ -280,7 +298,13 @@ impl PyEngine {
         let engine = self.engine()?;
         let env = env_for(py, env, None)?;
         let req = self::request(request)?;
-        let r = py.detach(|| engine.execute_blocking(site_id, deploy_key, env, req));
+        let r = py.detach(|| {
+            if on_runtime() {
+                engine.execute_blocking(site_id, deploy_key, env, req)
+            } else {
+                wait(engine.execute(site_id, deploy_key, env, req))
+            }
+        });
         result_to_py(py, &r)
     }
 
@@ -322,8 +346,13 @@ impl PyEngine {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let engine = self.engine()?;
         let env = env_for(py, env, None)?;
-        let r = py
-            .detach(|| engine.execute_function_blocking(site_id, deploy_key, env, name, args_json));
+        let r = py.detach(|| {
+            if on_runtime() {
+                engine.execute_function_blocking(site_id, deploy_key, env, name, args_json)
+            } else {
+                wait(engine.execute_function(site_id, deploy_key, env, name, args_json))
+            }
+        });
         function_to_py(py, &r)
     }
 
