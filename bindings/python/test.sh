@@ -30,9 +30,8 @@ source "$venv/bin/activate"
 python -c 'import maturin, pytest' >/dev/null 2>&1 \
   || python -m pip install -q 'maturin>=1.5,<2' 'pytest>=7'
 
-# A debug build shares the workspace's target/debug artifacts, which the lead's
+# A debug build shares the workspace's target/debug artifacts, which scripts/test.sh's
 # `cargo build --workspace` has already built.
-export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
 (cd "$here" && maturin develop --quiet)
 # Importing from outside the tree proves the extension finds libnode on its own.
 (cd / && python -c 'import worker; worker.Engine.v8_version()')
