@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"sort"
 	"time"
 	"unsafe"
 )
@@ -54,6 +55,16 @@ type KVListResult struct {
 	Keys         []KVKey `json:"keys"`
 	ListComplete bool    `json:"list_complete"`
 	Cursor       string  `json:"cursor,omitempty"`
+}
+
+// KVPage is the List answer of a store that gathers the matching keys itself: it sorts keys by
+// name and keeps the first limit of them, with the cursor to continue after the last.
+func KVPage(keys []KVKey, limit int) *KVListResult {
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Name < keys[j].Name })
+	if limit <= 0 || len(keys) <= limit {
+		return &KVListResult{Keys: keys, ListComplete: true}
+	}
+	return &KVListResult{Keys: keys[:limit], Cursor: keys[limit-1].Name}
 }
 
 // KVDefault is libworker's embedded KV store: a SQLite file at path (created if missing) whose
