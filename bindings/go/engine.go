@@ -8,6 +8,8 @@ import "C"
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"runtime/cgo"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,10 +149,38 @@ func (e *Engine) Execute(siteID, deployKey string, env *Env, req *WorkerRequest)
 	deploy, deployLen := cstr(deployKey)
 	var resp *C.wk_response_t
 	var cerr *C.wk_error_t
-	st := C.wk_execute(engine, site, siteLen, deploy, deployLen, cenv, creq, &resp, &cerr)
+	var st C.wk_status_t
+	if useAsync {
+		done := make(chan execDone, 1)
+		h := cgo.NewHandle(done)
+		st = C.wkgo_execute_async(engine, site, siteLen, deploy, deployLen, cenv, creq, C.uintptr_t(h), &cerr)
+		if st != C.WK_OK {
+			h.Delete()
+		} else {
+			d := <-done
+			st, resp, cerr = d.status, d.resp, d.err
+		}
+	} else {
+		st = C.wk_execute(engine, site, siteLen, deploy, deployLen, cenv, creq, &resp, &cerr)
+	}
 	res := readResponse(resp)
 	res.Error = e.wrapErr(takeError(st, cerr))
 	return res
+}
+
+var useAsync = os.Getenv("WKGO_ASYNC") != ""
+
+type execDone struct {
+	status C.wk_status_t
+	resp   *C.wk_response_t
+	err    *C.wk_error_t
+}
+
+//export wkgoExecuteDone
+func wkgoExecuteDone(h C.uintptr_t, status C.wk_status_t, resp *C.wk_response_t, err *C.wk_error_t) {
+	done := cgo.Handle(h).Value().(chan execDone)
+	cgo.Handle(h).Delete()
+	done <- execDone{status, resp, err}
 }
 
 func buildRequest(req *WorkerRequest) (*C.wk_request_t, error) {
