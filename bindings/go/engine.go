@@ -26,8 +26,10 @@ type Engine struct {
 	ptr    *C.wk_engine_t
 	closed int32
 
+	// brokersMu guards the brokers and projects the engine must close before it is freed.
 	brokersMu sync.Mutex
 	brokers   []*QueueBroker
+	projects  map[*Project]struct{}
 }
 
 // NewEngine starts an engine. loader may be nil when every worker is supplied by
@@ -56,7 +58,7 @@ func NewEngine(cfg EngineConfig, loader SourceLoader) (*Engine, error) {
 	if st := C.wkgo_engine_new(&opts, h, &ptr, &cerr); st != C.WK_OK {
 		return nil, takeError(st, cerr)
 	}
-	return &Engine{ptr: ptr}, nil
+	return &Engine{ptr: ptr, projects: map[*Project]struct{}{}}, nil
 }
 
 // setLimit64 applies the Go convention (0: default, negative: none) to a C limit (0: none).
@@ -87,11 +89,15 @@ func (e *Engine) Shutdown() {
 	}
 	// Brokers deliver through the engine, so they stop first.
 	e.brokersMu.Lock()
-	for _, b := range e.brokers {
+	brokers, projects := e.brokers, e.projects
+	e.brokers, e.projects = nil, nil
+	e.brokersMu.Unlock()
+	for _, b := range brokers {
 		b.Close()
 	}
-	e.brokers = nil
-	e.brokersMu.Unlock()
+	for p := range projects {
+		p.Close()
+	}
 	e.mu.RLock()
 	if e.ptr != nil {
 		// Without the write lock: shutting down lets calls in flight finish and return.

@@ -239,8 +239,12 @@ func (e *Engine) NewQueueBroker() (*QueueBroker, error) {
 	}
 	b := &QueueBroker{engine: e, ptr: ptr}
 	e.brokersMu.Lock()
+	defer e.brokersMu.Unlock()
+	if e.projects == nil { // Shutdown began while this started
+		C.wk_queue_broker_free(ptr)
+		return nil, errShutdown()
+	}
 	e.brokers = append(e.brokers, b)
-	e.brokersMu.Unlock()
 	return b, nil
 }
 
