@@ -8,7 +8,6 @@ import "C"
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"runtime/cgo"
 	"sync"
 	"sync/atomic"
@@ -155,26 +154,21 @@ func (e *Engine) Execute(siteID, deployKey string, env *Env, req *WorkerRequest)
 	deploy, deployLen := cstr(deployKey)
 	var resp *C.wk_response_t
 	var cerr *C.wk_error_t
-	var st C.wk_status_t
-	if useAsync {
-		done := make(chan execDone, 1)
-		h := cgo.NewHandle(done)
-		st = C.wkgo_execute_async(engine, site, siteLen, deploy, deployLen, cenv, creq, C.uintptr_t(h), &cerr)
-		if st != C.WK_OK {
-			h.Delete()
-		} else {
-			d := <-done
-			st, resp, cerr = d.status, d.resp, d.err
-		}
+	// The asynchronous call leaves no OS thread blocked in C while the worker runs: a goroutine
+	// waits on a channel, so thousands of requests in flight cost goroutines, not threads.
+	done := make(chan execDone, 1)
+	h := cgo.NewHandle(done)
+	st := C.wkgo_execute_async(engine, site, siteLen, deploy, deployLen, cenv, creq, C.uintptr_t(h), &cerr)
+	if st != C.WK_OK {
+		h.Delete()
 	} else {
-		st = C.wk_execute(engine, site, siteLen, deploy, deployLen, cenv, creq, &resp, &cerr)
+		d := <-done
+		st, resp, cerr = d.status, d.resp, d.err
 	}
 	res := readResponse(resp)
 	res.Error = e.wrapErr(takeError(st, cerr))
 	return res
 }
-
-var useAsync = os.Getenv("WKGO_ASYNC") != ""
 
 type execDone struct {
 	status C.wk_status_t
