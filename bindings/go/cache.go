@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 	"unsafe"
 )
@@ -83,10 +84,9 @@ func wkgoCacheGet(h C.uintptr_t, name *C.char, nameLen C.size_t, url *C.char, ur
 		}
 		hp, hLen := cstr(string(hj))
 		b, bLen := cbytes(e.Body)
-		var cerr *C.wk_error_t
 		ms := e.ExpiresAt.UnixNano() / int64(time.Millisecond)
 		if st := C.wk_completion_resolve_cache(comp.c, C.uint16_t(e.Status), hp, hLen, b, bLen, C.uint64_t(ms)); st != C.WK_OK {
-			return takeError(st, cerr)
+			return fmt.Errorf("cache entry for %s refused: %s", key.URL, C.GoString(C.wk_status_name(st)))
 		}
 		return nil
 	})

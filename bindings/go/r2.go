@@ -229,18 +229,16 @@ func timeOfMs(ms float64) time.Time {
 }
 
 func (m R2HTTPMetadata) wire() json.RawMessage {
-	type plain R2HTTPMetadata
-	j, _ := json.Marshal(struct {
+	type plain R2HTTPMetadata // the same fields without this method
+	w := struct {
 		plain
 		CacheExpiry *float64 `json:"cacheExpiry,omitempty"`
-	}{plain(m), nil})
+	}{plain: plain(m)}
 	if !m.CacheExpiry.IsZero() {
 		ms := msOf(m.CacheExpiry)
-		j, _ = json.Marshal(struct {
-			plain
-			CacheExpiry *float64 `json:"cacheExpiry,omitempty"`
-		}{plain(m), &ms})
+		w.CacheExpiry = &ms
 	}
+	j, _ := json.Marshal(w)
 	return j
 }
 
