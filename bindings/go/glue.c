@@ -192,15 +192,3 @@ void wkgo_response_info(const wk_response_t *resp, wkgo_response_info_t *out) {
     out->pass_through = wk_response_pass_through(resp);
 }
 
-/* ---- wk_execute_async ---- */
-
-static void execute_done(void *ud, wk_status_t status, wk_response_t *resp, wk_error_t *err) {
-    wkgoExecuteDone(H(ud), status, resp, err);
-}
-
-wk_status_t wkgo_execute_async(const wk_engine_t *engine, const char *site, size_t site_len,
-                               const char *deploy, size_t deploy_len, const wk_env_t *env,
-                               const wk_request_t *request, uintptr_t done, wk_error_t **err) {
-    return wk_execute_async(engine, site, site_len, deploy, deploy_len, env, request,
-                            execute_done, (void *)done, err);
-}

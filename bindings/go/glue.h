@@ -39,9 +39,4 @@ typedef struct {
 
 void wkgo_response_info(const wk_response_t *resp, wkgo_response_info_t *out);
 
-
-
-wk_status_t wkgo_execute_async(const wk_engine_t *engine, const char *site, size_t site_len,
-                               const char *deploy, size_t deploy_len, const wk_env_t *env,
-                               const wk_request_t *request, uintptr_t done, wk_error_t **err);
 #endif
