@@ -1185,8 +1185,9 @@ wk_status_t wk_execute_async(const wk_engine_t *engine,
  * free it with `wk_string_free`. On failure `*out_json` is NULL. Blocks; any thread.
  *
  * Errors: `WK_E_INVALID_ARGUMENT` (NULL, invalid UTF-8, args not a JSON array), and the worker
- * failures of `wk_execute` (`WK_E_EXCEPTION`, `WK_E_SCRIPT`, `WK_E_NOT_FOUND` for a missing
- * worker or export, `WK_E_LIMIT`, ...).
+ * failures of `wk_execute` (`WK_E_EXCEPTION`, also for a missing export: a `TypeError`
+ * `Export "name" is not a function.`; `WK_E_SCRIPT`; `WK_E_NOT_FOUND` for a missing worker;
+ * `WK_E_LIMIT`, ...).
  */
 wk_status_t wk_execute_function(const wk_engine_t *engine,
                                 const char *site,

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds and tests the Go package (libworker.dev/worker) against this checkout's libworker:
 # go vet, then the whole suite (conformance corpus, Go stores, concurrency) under the race
-# detector. Installs what is missing (Debian's golang-go where no Go is found, pkg-config), and
-# builds libworker.so unless scripts/test.sh already did. Exits non-zero on any failure.
+# detector. Installs what is missing (Debian's golang-go where no Go is found, pkg-config).
+# Exits non-zero on any failure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -25,32 +25,12 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}"
 fi
 
-# The library: scripts/test.sh builds the workspace first; build it here when run alone.
-if [ ! -f "$root/target/debug/libworker.so" ]; then
-  (cd "$root" && ./scripts/bootstrap.sh && cargo build -p worker-ffi)
-fi
-
-# pkg-config finds libworker as an installed copy would be found: through worker.pc. Stage an
-# install when scripts/install.sh exists; otherwise describe the checkout's build directly.
-if [ -x "$root/scripts/install.sh" ]; then
-  stage="$root/target/stage"
-  "$root/scripts/install.sh" --prefix "$stage" >/dev/null
-  pcdir=$(dirname "$(find "$stage" -name worker.pc | head -n1)")
-  libdir=$(PKG_CONFIG_PATH="$pcdir" pkg-config --variable=libdir worker)
-else
-  pcdir="$root/target/go-pkgconfig"
-  libdir="$root/target/debug"
-  mkdir -p "$pcdir"
-  cat >"$pcdir/worker.pc" <<PC
-Name: worker
-Description: libworker, the JavaScript worker runtime (this checkout's debug build)
-Version: 0.1.0
-Cflags: -I$root/include
-Libs: -L$libdir -lworker
-PC
-  # The soname is libworker.so.1; cargo only writes libworker.so.
-  ln -sf libworker.so "$libdir/libworker.so.1"
-fi
+# pkg-config finds libworker as an installed copy would be found: through worker.pc of an
+# install staged from this checkout's debug build (quick when nothing changed).
+stage="$root/target/stage"
+"$root/scripts/install.sh" --prefix "$stage" --profile debug >/dev/null
+pcdir="$stage/lib/pkgconfig"
+libdir=$(PKG_CONFIG_PATH="$pcdir" pkg-config --variable=libdir worker)
 export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 # Test binaries find the library through an rpath, as an application would set one.
 export CGO_LDFLAGS="-Wl,-rpath,$libdir ${CGO_LDFLAGS:-}"
@@ -58,4 +38,11 @@ export CGO_ENABLED=1
 
 go version
 go vet ./...
-go test -race -count=1 ./...
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+go test -race -count=1 -v ./... >"$log" 2>&1 || status=$?
+grep -E '^(ok|FAIL|---|panic:)|^\s+\S+_test\.go:' "$log" || true
+# Top-level tests only (subtests are indented).
+printf 'go: %d passed, %d failed\n' "$(grep -c '^--- PASS' "$log")" "$(grep -c '^--- FAIL' "$log")"
+exit "$status"

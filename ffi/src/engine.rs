@@ -476,8 +476,9 @@ pub unsafe extern "C" fn wk_execute_async(
 /// free it with `wk_string_free`. On failure `*out_json` is NULL. Blocks; any thread.
 ///
 /// Errors: `WK_E_INVALID_ARGUMENT` (NULL, invalid UTF-8, args not a JSON array), and the worker
-/// failures of `wk_execute` (`WK_E_EXCEPTION`, `WK_E_SCRIPT`, `WK_E_NOT_FOUND` for a missing
-/// worker or export, `WK_E_LIMIT`, ...).
+/// failures of `wk_execute` (`WK_E_EXCEPTION`, also for a missing export: a `TypeError`
+/// `Export "name" is not a function.`; `WK_E_SCRIPT`; `WK_E_NOT_FOUND` for a missing worker;
+/// `WK_E_LIMIT`, ...).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wk_execute_function(
     engine: *const wk_engine_t,

@@ -157,11 +157,14 @@ fn normalize(p: &Path) -> PathBuf {
     for c in p.components() {
         match c {
             std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+            // `..` cancels a name before it, never another `..` (`../../a` stays as it is).
+            std::path::Component::ParentDir => match out.components().next_back() {
+                Some(std::path::Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                Some(std::path::Component::RootDir) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other.as_os_str()),
         }
     }
@@ -431,6 +434,14 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    #[test]
+    fn normalize_keeps_leading_parent_dirs() {
+        let n = |p: &str| normalize(Path::new(p)).display().to_string();
+        assert_eq!(n("../../a/src/./lib/../x.js"), "../../a/src/x.js");
+        assert_eq!(n("a/../../b"), "../b");
+        assert_eq!(n("/a/../../b"), "/b");
     }
 
     #[test]
