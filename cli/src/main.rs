@@ -4,10 +4,7 @@
 //!   `wrangler dev`.
 //! - `wk run script [--url ...]` sends one request and prints the response, for scripts and CI.
 //! - `wk check script` compiles a worker and reports syntax errors without running it.
-mod config;
-mod jsonc;
 mod output;
-mod project;
 mod run;
 mod serve;
 
@@ -16,11 +13,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use worker_core::assets::AssetsRouter;
-use worker_core::stores::{
-    AssetsOptions, DirAssets, FsR2, QueueBroker, QueueConsumer, SqliteD1, SqliteKv, SqliteQueue,
-};
-use worker_core::{Engine, EngineConfig, Env, WorkerSource};
+use worker_core::project::{DEPLOY_KEY, Project, ProjectOptions, ProjectSpec, config, spec};
+use worker_core::stores::BrokerEvent;
+use worker_core::{Engine, EngineConfig, WorkerSource};
 
 #[derive(Parser)]
 #[command(
@@ -138,7 +133,7 @@ fn main() -> ExitCode {
 }
 
 /// Finds the config and script the arguments name, and loads them.
-pub fn load_project(args: &WorkerArgs) -> Result<project::Project, String> {
+pub fn load_project(args: &WorkerArgs) -> Result<ProjectSpec, String> {
     let config_path = match (&args.config, &args.script) {
         (Some(c), _) => Some(c.clone()),
         // An explicit script runs on its own, without picking up a config by accident.
@@ -158,7 +153,7 @@ pub fn load_project(args: &WorkerArgs) -> Result<project::Project, String> {
         }
     };
     let cfg = config_path.as_deref().map(config::load).transpose()?;
-    let mut project = project::load(cfg, args.script.as_deref())?;
+    let mut project = spec::load(cfg, args.script.as_deref())?;
     for kv in &args.vars {
         let Some((k, v)) = kv.split_once(':') else {
             return Err(format!("--var {kv}: expected KEY:VALUE"));
@@ -170,7 +165,7 @@ pub fn load_project(args: &WorkerArgs) -> Result<project::Project, String> {
 }
 
 /// Prints the project's warnings and settings that have no effect yet, on stderr.
-pub fn announce(project: &project::Project) {
+pub fn announce(project: &ProjectSpec) {
     for w in &project.warnings {
         eprintln!("warning: {w}");
     }
@@ -183,7 +178,7 @@ pub fn announce(project: &project::Project) {
 }
 
 /// One line on stderr describing what `wk serve` is about to serve.
-pub fn describe(project: &project::Project) {
+pub fn describe(project: &ProjectSpec) {
     if let Some(a) = &project.bindings.assets {
         eprintln!("wk: static assets from {}", a.directory.display());
         if !project.has_worker {
@@ -207,17 +202,9 @@ pub fn describe(project: &project::Project) {
     eprintln!("{line}");
 }
 
-/// The site id and deploy key the CLI's single worker runs under.
-pub const DEPLOY_KEY: &str = "local";
-
-/// Starts an engine that serves `source` for every (site, deploy), and compiles it once so a
-/// syntax error is reported before anything is served.
-pub fn start_engine(
-    args: &EngineArgs,
-    site: &str,
-    source: WorkerSource,
-    dir: &std::path::Path,
-) -> Result<Engine, String> {
+/// Starts an engine with the CLI's limits. Workers come from the project (`start_project`,
+/// or `compile_and_cache`), never from the loader.
+pub fn start_engine(args: &EngineArgs) -> Result<Engine, String> {
     let mut config = EngineConfig::default();
     if let Some(v) = args.memory_limit_mb {
         config.memory_limit_mb = v;
@@ -231,49 +218,67 @@ pub fn start_engine(
     if let Some(v) = args.threads {
         config.pool_size = v.max(1);
     }
-    let loader_source = source.clone();
-    let loader =
-        move |_: &str, _: &str| -> Result<WorkerSource, String> { Ok(loader_source.clone()) };
-    let engine = Engine::new(config, Arc::new(loader)).map_err(|e| format!("engine: {e}"))?;
-    if let Err(e) = engine.compile_and_cache(site, DEPLOY_KEY, source) {
-        output::print_error(&e, dir);
-        engine.shutdown();
-        return Err("the worker failed to load".into());
+    let loader = |site: &str, _: &str| -> Result<WorkerSource, String> {
+        Err(format!("no worker named {site} in this project"))
+    };
+    Engine::new(config, Arc::new(loader)).map_err(|e| format!("engine: {e}"))
+}
+
+/// Starts the engine and the project in it: stores opened under the state directory, the
+/// worker compiled (a syntax error is printed before anything is served) and queue consumers
+/// running. Close the project before shutting the engine down.
+pub fn start_project(
+    engine_args: &EngineArgs,
+    spec: ProjectSpec,
+    worker: &WorkerArgs,
+    quiet: bool,
+) -> Result<(Engine, Project), String> {
+    let dir = project_dir(&spec);
+    let engine = start_engine(engine_args)?;
+    let events_dir = dir.clone();
+    let options = ProjectOptions {
+        state_dir: worker.state_dir.clone(),
+        on_queue_event: Some(Arc::new(move |e: &BrokerEvent| {
+            queue_event(e, &events_dir, quiet)
+        })),
+        ..Default::default()
+    };
+    match Project::start(&engine, spec, options) {
+        Ok(project) => Ok((engine, project)),
+        Err(e) => {
+            engine.shutdown();
+            output::print_error(&e, &dir);
+            Err("the project failed to start".into())
+        }
     }
-    Ok(engine)
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode, String> {
     let project = load_project(&args.worker)?;
     announce(&project);
-    let dir = project_dir(&project);
-    let engine = start_engine(
-        &EngineArgs {
-            memory_limit_mb: None,
-            cpu_ms: None,
-            wall_ms: None,
-            threads: Some(1),
-        },
-        &project.name,
-        project.source.clone(),
-        &dir,
-    )?;
+    let engine = start_engine(&EngineArgs {
+        memory_limit_mb: None,
+        cpu_ms: None,
+        wall_ms: None,
+        threads: Some(1),
+    })?;
+    let compiled = engine.compile_and_cache(&project.name, DEPLOY_KEY, project.source.clone());
     engine.shutdown();
+    if let Err(e) = compiled {
+        output::print_error(&e, &project_dir(&project));
+        return Err("the worker failed to load".into());
+    }
+    let n = project.source.modules.len();
     println!(
-        "ok: {} ({} module{})",
+        "ok: {} ({n} module{})",
         project.main_path.display(),
-        project.source.modules.len(),
-        if project.source.modules.len() == 1 {
-            ""
-        } else {
-            "s"
-        }
+        if n == 1 { "" } else { "s" }
     );
     Ok(ExitCode::SUCCESS)
 }
 
 /// The directory module names are relative to, for turning `file:line:col` into a path.
-pub fn project_dir(project: &project::Project) -> PathBuf {
+pub fn project_dir(project: &ProjectSpec) -> PathBuf {
     let mut dir = project.main_path.clone();
     // The main module's name has as many components as its path below the project dir.
     for _ in project.source.main_module.split('/') {
@@ -282,152 +287,9 @@ pub fn project_dir(project: &project::Project) -> PathBuf {
     dir
 }
 
-/// The worker's env, shared by every request: vars plus the embedded stores behind its
-/// bindings, opened under the state directory.
-pub fn env_of(project: &project::Project, args: &WorkerArgs) -> Result<Arc<Env>, String> {
-    let state = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| project.dir.join(".wk-state"));
-    let mut env = project.env.clone();
-    for (binding, id) in &project.bindings.kv_namespaces {
-        let path = state.join("kv").join(format!("{}.sqlite", file_name(id)));
-        let store =
-            SqliteKv::open(&path).map_err(|e| format!("KV namespace {binding} (id {id}): {e}"))?;
-        env.kv.insert(binding.clone(), Arc::new(store));
-    }
-    for (binding, id) in &project.bindings.d1_databases {
-        let path = state.join("d1").join(format!("{}.sqlite", file_name(id)));
-        // dump() fails as it does on Cloudflare for every database but the retired alpha ones.
-        let db = SqliteD1::open(&path)
-            .map_err(|e| format!("D1 database {binding} (id {id}): {e}"))?
-            .with_dump(false);
-        env.d1.insert(binding.clone(), Arc::new(db));
-    }
-    if let Some(binding) = project
-        .bindings
-        .assets
-        .as_ref()
-        .and_then(|a| a.binding.clone())
-        && let Some(assets) = assets_of(project)?
-    {
-        env.assets.insert(binding, Arc::new(assets));
-    }
-    for p in &project.bindings.queues.producers {
-        let queue = SqliteQueue::open(queue_file(&state, &p.queue))
-            .map_err(|e| format!("queue {} (binding {}): {e}", p.queue, p.binding))?
-            .with_delivery_delay(p.delivery_delay.unwrap_or(0));
-        env.queues.insert(p.binding.clone(), Arc::new(queue));
-    }
-    for (binding, bucket) in &project.bindings.r2_buckets {
-        let dir = state.join("r2").join(file_name(bucket));
-        let store = FsR2::open(&dir).map_err(|e| format!("R2 bucket {binding} ({bucket}): {e}"))?;
-        env.r2.insert(binding.clone(), Arc::new(store));
-    }
-    Ok(Arc::new(env))
-}
-
-/// The project's static assets, served from their directory (read live, so edits show at
-/// once), or None without an `assets` section.
-pub fn assets_of(project: &project::Project) -> Result<Option<DirAssets>, String> {
-    let Some(a) = &project.bindings.assets else {
-        return Ok(None);
-    };
-    let options = AssetsOptions {
-        html_handling: a.html_handling,
-        not_found_handling: a.not_found_handling,
-    };
-    DirAssets::new(&a.directory, options).map(Some)
-}
-
-/// How requests from outside are split between the assets and the worker.
-pub fn assets_router(project: &project::Project) -> AssetsRouter {
-    let flags = &project.compatibility_flags;
-    // `assets_navigation_prefers_asset_serving` is on by default from 2025-04-01.
-    let navigation = if flags.iter().any(|f| f == "assets_navigation_has_no_effect") {
-        false
-    } else {
-        flags
-            .iter()
-            .any(|f| f == "assets_navigation_prefers_asset_serving")
-            || project
-                .compatibility_date
-                .as_deref()
-                .is_some_and(|d| d >= "2025-04-01")
-    };
-    AssetsRouter {
-        run_worker_first: project
-            .bindings
-            .assets
-            .as_ref()
-            .map(|a| a.run_worker_first.clone())
-            .unwrap_or_default(),
-        has_worker: project.has_worker,
-        navigation_prefers_assets: navigation,
-    }
-}
-
-/// The embedded queue named `queue` under the state directory.
-fn queue_file(state: &std::path::Path, queue: &str) -> PathBuf {
-    state
-        .join("queues")
-        .join(format!("{}.sqlite", file_name(queue)))
-}
-
-/// Starts delivering the queues the project consumes (`queues.consumers`) to its worker, or
-/// returns None when it consumes none. Shut the broker down before the engine.
-pub fn start_queue_broker(
-    engine: &Engine,
-    project: &project::Project,
-    args: &WorkerArgs,
-    env: &Arc<Env>,
-    quiet: bool,
-) -> Result<Option<QueueBroker>, String> {
-    if project.bindings.queues.consumers.is_empty() {
-        return Ok(None);
-    }
-    let state = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| project.dir.join(".wk-state"));
-    let open = |name: &str| {
-        SqliteQueue::open(queue_file(&state, name)).map_err(|e| format!("queue {name}: {e}"))
-    };
-    let broker = QueueBroker::new(engine.clone())?;
-    let dir = project_dir(project);
-    broker.set_observer(move |event| queue_event(event, &dir, quiet));
-    for c in &project.bindings.queues.consumers {
-        let mut consumer = QueueConsumer::new(
-            &c.queue,
-            open(&c.queue)?,
-            &project.name,
-            DEPLOY_KEY,
-            env.clone(),
-        );
-        if let Some(n) = c.max_batch_size {
-            consumer.max_batch_size = n.clamp(1, 100) as usize;
-        }
-        if let Some(t) = c.max_batch_timeout {
-            consumer.max_batch_timeout = std::time::Duration::from_secs_f64(t.min(60.0));
-        }
-        if let Some(n) = c.max_retries {
-            consumer.max_retries = n.min(100);
-        }
-        if let Some(d) = c.retry_delay {
-            consumer.retry_delay = d;
-        }
-        if let Some(dlq) = &c.dead_letter_queue {
-            consumer.dead_letter_queue = Some((dlq.clone(), open(dlq)?));
-        }
-        broker.consume(consumer)?;
-    }
-    Ok(Some(broker))
-}
-
 /// Prints what the queue broker did, the way requests are printed.
-fn queue_event(event: &worker_core::stores::BrokerEvent, dir: &std::path::Path, quiet: bool) {
+fn queue_event(event: &BrokerEvent, dir: &std::path::Path, quiet: bool) {
     use worker_core::queue::QueueOutcome;
-    use worker_core::stores::BrokerEvent;
     match event {
         BrokerEvent::Delivered { queue, result, .. } => {
             output::print_logs(&result.logs);
@@ -466,16 +328,4 @@ fn queue_event(event: &worker_core::stores::BrokerEvent, dir: &std::path::Path, 
             eprintln!("warning: queue {queue}: {message}")
         }
     }
-}
-
-/// A namespace id made safe as a file name; ids are usually hex or simple names already.
-fn file_name(id: &str) -> String {
-    id.chars()
-        .map(|c| match c {
-            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c,
-            _ => '_',
-        })
-        .collect::<String>()
-        .trim_start_matches('.')
-        .to_string()
 }

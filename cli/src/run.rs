@@ -4,10 +4,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use worker_core::assets::{AssetRequest, AssetsFetcher, Route};
-use worker_core::{ExecuteResult, WorkerRequest};
+use worker_core::WorkerRequest;
 
-use crate::{DEPLOY_KEY, RunArgs, output};
+use crate::{RunArgs, output};
 
 pub fn main(args: RunArgs) -> Result<ExitCode, String> {
     let project = crate::load_project(&args.worker)?;
@@ -44,52 +43,17 @@ pub fn main(args: RunArgs) -> Result<ExitCode, String> {
         )
     };
 
-    let env = crate::env_of(&project, &args.worker)?;
-    let engine = crate::start_engine(&args.engine, &project.name, project.source.clone(), &dir)?;
+    let (engine, project) = crate::start_project(&args.engine, project, &args.worker, true)?;
     let request = WorkerRequest {
         method,
         url,
         headers,
         body,
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("tokio runtime: {e}"))?;
     // Static assets answer first where Cloudflare would let them, as in `wk serve`.
-    let assets = crate::assets_of(&project)?;
-    let result = rt.block_on(async {
-        if let Some(assets) = &assets {
-            let asset_request = AssetRequest {
-                method: request.method.clone(),
-                url: request.url.clone(),
-                headers: request.headers.clone(),
-            };
-            let router = crate::assets_router(&project);
-            if router.route(assets, &asset_request).await? == Route::Assets {
-                let started = std::time::Instant::now();
-                let r = assets.fetch(asset_request).await?;
-                return Ok(ExecuteResult {
-                    status: r.status,
-                    status_text: String::new(),
-                    headers: r.headers,
-                    body: r.body,
-                    logs: Vec::new(),
-                    error: None,
-                    pass_through: false,
-                    duration: started.elapsed(),
-                });
-            }
-        }
-        Ok::<_, worker_core::HostError>(
-            engine
-                .execute(&project.name, DEPLOY_KEY, env, request)
-                .await,
-        )
-    });
-    drop(rt);
+    let result = project.fetch_blocking(request);
+    project.close();
     engine.shutdown();
-    let result = result.map_err(|e| format!("static assets: {e}"))?;
 
     // Console output goes to stderr here so stdout is exactly the response.
     for l in &result.logs {

@@ -14,10 +14,10 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use worker_core::assets::{AssetRequest, AssetsFetcher, AssetsRouter, Route};
-use worker_core::{Engine, Env, WorkerRequest};
+use worker_core::WorkerRequest;
+use worker_core::project::Project;
 
-use crate::{DEPLOY_KEY, ServeArgs, output};
+use crate::{ServeArgs, output};
 
 /// Cloudflare's default request body limit (plans go higher; this is the free-plan figure).
 pub const MAX_BODY_BYTES: usize = 100 << 20;
@@ -26,37 +26,19 @@ pub const MAX_BODY_BYTES: usize = 100 << 20;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct State {
-    engine: Engine,
-    site: String,
-    env: Arc<Env>,
+    project: Arc<Project>,
     local: SocketAddr,
     dir: std::path::PathBuf,
     quiet: bool,
-    /// Static assets and the rules that put them in front of the worker.
-    assets: Option<(Arc<dyn AssetsFetcher>, AssetsRouter)>,
 }
 
 pub fn main(args: ServeArgs) -> Result<ExitCode, String> {
-    let project = crate::load_project(&args.worker)?;
-    crate::announce(&project);
-    crate::describe(&project);
-    let dir = crate::project_dir(&project);
-    let env = crate::env_of(&project, &args.worker)?;
-    let assets = crate::assets_of(&project)?.map(|a| {
-        (
-            Arc::new(a) as Arc<dyn AssetsFetcher>,
-            crate::assets_router(&project),
-        )
-    });
-    let engine = crate::start_engine(&args.engine, &project.name, project.source.clone(), &dir)?;
-    let broker = match crate::start_queue_broker(&engine, &project, &args.worker, &env, args.quiet)
-    {
-        Ok(b) => b,
-        Err(e) => {
-            engine.shutdown();
-            return Err(e);
-        }
-    };
+    let spec = crate::load_project(&args.worker)?;
+    crate::announce(&spec);
+    crate::describe(&spec);
+    let dir = crate::project_dir(&spec);
+    let (engine, project) = crate::start_project(&args.engine, spec, &args.worker, args.quiet)?;
+    let project = Arc::new(project);
 
     // The HTTP side only parses and copies bytes; the JavaScript runs on the engine's own
     // executor threads, so two I/O threads are plenty.
@@ -66,19 +48,14 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
     let state = State {
-        engine: engine.clone(),
-        site: project.name.clone(),
-        env,
+        project: project.clone(),
         local: SocketAddr::new(args.ip, args.port),
         dir,
         quiet: args.quiet,
-        assets,
     };
     let served = rt.block_on(run_server(state, args.ip, args.port));
     // Queue batches in flight finish before the engine stops.
-    if let Some(b) = broker {
-        b.shutdown();
-    }
+    project.close();
     // Drain the engine (waitUntil work included) off the async runtime: shutdown blocks.
     engine.shutdown();
     served.map(|()| ExitCode::SUCCESS)
@@ -232,21 +209,13 @@ async fn handle(state: &State, peer: SocketAddr, req: Request<Incoming>) -> Resp
         headers.push(("cf-connecting-ip".into(), peer.ip().to_string()));
     }
 
-    if let Some(response) = assets_response(state, &method, &url, &headers).await {
-        log_request(state, &method, &path, &response, started);
-        return response;
-    }
-
     let request = WorkerRequest {
         method: method.clone(),
         url,
         headers,
         body,
     };
-    let result = state
-        .engine
-        .execute(&state.site, DEPLOY_KEY, state.env.clone(), request)
-        .await;
+    let result = state.project.fetch(request).await;
     output::print_logs(&result.logs);
 
     let response = match &result.error {
@@ -289,36 +258,6 @@ fn log_request(
             started.elapsed().as_secs_f64() * 1000.0
         );
     }
-}
-
-/// The assets' answer when the router gives them the request (None: run the worker).
-async fn assets_response(
-    state: &State,
-    method: &str,
-    url: &str,
-    headers: &[(String, String)],
-) -> Option<Response<Full<Bytes>>> {
-    let (assets, router) = state.assets.as_ref()?;
-    let request = AssetRequest {
-        method: method.to_string(),
-        url: url.to_string(),
-        headers: headers.to_vec(),
-    };
-    let answer = match router.route(assets.as_ref(), &request).await {
-        Ok(Route::Worker) => return None,
-        Ok(Route::Assets) => assets.fetch(request).await,
-        Err(e) => Err(e),
-    };
-    Some(match answer {
-        Ok(r) => build_response(method, r.status, "", &r.headers, r.body),
-        Err(e) => {
-            eprintln!("error: static assets: {e}");
-            text_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("Internal Server Error: static assets: {e}\n"),
-            )
-        }
-    })
 }
 
 fn too_large() -> Response<Full<Bytes>> {

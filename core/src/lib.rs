@@ -3,6 +3,7 @@
 mod api;
 pub mod engine;
 mod js;
+pub mod project;
 pub mod stores;
 pub mod v8;
 

@@ -15,15 +15,15 @@
 //!   the main file's directory without a config), with `/` separators, e.g. `src/index.js`.
 use std::path::{Path, PathBuf};
 
-use worker_core::engine::{Env, Module, ModuleType, WorkerSource, has_module_syntax};
+use crate::engine::{Env, Module, ModuleType, WorkerSource, has_module_syntax};
 
-use crate::config::{Bindings, CONFIG_NAMES, WranglerConfig};
+use super::config::{Bindings, CONFIG_NAMES, WranglerConfig};
 
 /// A bound on the import graph, so a pathological project fails clearly instead of slowly.
 const MAX_FILES: usize = 5000;
 
 /// Everything `serve` and `run` need to start a worker.
-pub struct Project {
+pub struct ProjectSpec {
     pub name: String,
     pub source: WorkerSource,
     pub env: Env,
@@ -42,7 +42,7 @@ pub struct Project {
 }
 
 /// Builds a project from a config file, or from a bare script path.
-pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Project, String> {
+pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<ProjectSpec, String> {
     if let Some(c) = config.as_ref()
         && script.is_none()
         && c.main.is_none()
@@ -104,7 +104,7 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "worker".into())
     });
-    Ok(Project {
+    Ok(ProjectSpec {
         name,
         source,
         env,
@@ -120,7 +120,7 @@ pub fn load(config: Option<WranglerConfig>, script: Option<&Path>) -> Result<Pro
 
 /// A project with `assets` and no `main`: Cloudflare serves the files alone. The engine still
 /// gets a (never called) module so everything that expects a worker keeps working.
-fn load_assets_only(c: WranglerConfig) -> Project {
+fn load_assets_only(c: WranglerConfig) -> ProjectSpec {
     let dir = c.dir();
     let name = c.name.clone().unwrap_or_else(|| "assets".into());
     let main_path = c
@@ -128,7 +128,7 @@ fn load_assets_only(c: WranglerConfig) -> Project {
         .assets
         .as_ref()
         .map_or_else(|| dir.clone(), |a| a.directory.clone());
-    Project {
+    ProjectSpec {
         name,
         source: WorkerSource::module(
             "export default { fetch() { return new Response(null, { status: 404 }); } };",

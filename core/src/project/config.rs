@@ -1,6 +1,6 @@
 //! Reading a wrangler configuration (`wrangler.jsonc`, `wrangler.json` or `wrangler.toml`).
 //!
-//! Only what `wk` can honour today is taken from it: `name`, `main`, `vars`,
+//! Only what libworker can honour today is taken from it: `name`, `main`, `vars`,
 //! `compatibility_date`, `compatibility_flags`, `kv_namespaces`, `r2_buckets`, `d1_databases`,
 //! `queues` and `assets`. Every binding it cannot provide yet is reported by name so a developer never wonders
 //! why `env.MY_KV` is undefined, and keys we do not know at all are reported too rather than
@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::jsonc;
-use worker_core::assets::RunWorkerFirst;
-use worker_core::stores::{HtmlHandling, NotFoundHandling};
+use super::jsonc;
+use crate::assets::RunWorkerFirst;
+use crate::stores::{HtmlHandling, NotFoundHandling};
 
 /// The config file names wrangler looks for, in its order of preference.
 pub const CONFIG_NAMES: [&str; 3] = ["wrangler.jsonc", "wrangler.json", "wrangler.toml"];
@@ -29,13 +29,13 @@ pub struct WranglerConfig {
     pub json_vars: Vec<(String, Value)>,
     pub compatibility_date: Option<String>,
     pub compatibility_flags: Vec<String>,
-    /// The bindings wk provides: each gets an embedded store under the state directory.
+    /// The bindings libworker provides: each gets an embedded store under the state directory.
     pub bindings: Bindings,
-    /// Human-readable warnings about what the config asks for but `wk` does not do.
+    /// Human-readable warnings about what the config asks for but libworker does not do.
     pub warnings: Vec<String>,
 }
 
-/// The config's bindings that `wk` provides.
+/// The config's bindings that libworker provides.
 #[derive(Debug, Clone, Default)]
 pub struct Bindings {
     /// `kv_namespaces`: (binding, namespace id). The id names the local store.
@@ -111,10 +111,14 @@ pub fn find_in(dir: &Path) -> Option<PathBuf> {
 
 /// Reads and interprets a config file.
 pub fn load(path: &Path) -> Result<WranglerConfig, String> {
+    interpret(path, read_value(path)?)
+}
+
+/// Reads a config file into JSON, uninterpreted.
+pub fn read_value(path: &Path) -> Result<Value, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let value = parse(path, &text)?;
-    interpret(path, value)
+    parse(path, &text)
 }
 
 /// Parses the text by the file's extension: `.toml` as TOML, anything else as JSONC (strict
@@ -195,7 +199,7 @@ const UNSUPPORTED_SETTINGS: &[&str] = &[
     "data_blobs",
 ];
 
-/// Binding types `wk` provides, with embedded stores under the state directory.
+/// Binding types libworker provides, with embedded stores under the state directory.
 const SUPPORTED_BINDINGS: &[&str] = &[
     "kv_namespaces",
     "r2_buckets",
