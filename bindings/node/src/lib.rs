@@ -8,7 +8,7 @@ mod stores;
 use call::dispatcher;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use worker_core::assets::AssetsFetcher;
@@ -17,6 +17,7 @@ use worker_core::d1::D1Database;
 use worker_core::kv::KvStore;
 use worker_core::queue::QueueSender;
 use worker_core::r2::R2Store;
+use worker_core::project::{Project, ProjectOptions};
 use worker_core::stores as embedded;
 use worker_core::{EngineConfig, LogEntry, SourceLoader, WorkerError, WorkerRequest};
 
@@ -285,6 +286,37 @@ impl NativeEngine {
         })
     }
 
+    /// Opens a wrangler project (config file, directory or script) in this engine. Opening
+    /// compiles the worker, so it runs off Node's thread; a failure resolves to the error.
+    #[napi(ts_return_type = "Promise<NativeProject | ErrorJs>")]
+    pub fn open_project<'e>(
+        &self,
+        env: &'e Env,
+        path: String,
+        state_dir: Option<String>,
+        bindings: &NativeEnv,
+    ) -> Result<PromiseRaw<'e, Either<NativeProject, ErrorJs>>> {
+        let engine = self.engine()?;
+        let options = ProjectOptions {
+            state_dir: state_dir.map(PathBuf::from),
+            env: (*bindings.inner).clone(),
+            ..Default::default()
+        };
+        env.spawn_future(async move {
+            let opened = napi::tokio::task::spawn_blocking(move || {
+                Project::open(&engine, Path::new(&path), options)
+            })
+            .await
+            .map_err(|e| js_err(e.to_string()))?;
+            Ok(match opened {
+                Ok(p) => Either::A(NativeProject {
+                    inner: Some(Arc::new(p)),
+                }),
+                Err(e) => Either::B(error(e)),
+            })
+        })
+    }
+
     /// Stops the engine: later calls fail at once; the promise settles when in-flight work has
     /// finished and the executor threads are gone. Shutting down waits for requests that may be
     /// waiting on this very thread's stores, so it runs off Node's thread.
@@ -309,6 +341,75 @@ impl Drop for NativeEngine {
             std::thread::spawn(move || drop(engine));
         }
     }
+}
+
+// ---------------------------------------------------------------- project
+
+/// A wrangler project running in an engine: assets routing, then the worker, with its
+/// config's bindings on embedded stores unless the host supplied its own.
+#[napi]
+pub struct NativeProject {
+    inner: Option<Arc<Project>>,
+}
+
+impl NativeProject {
+    fn project(&self) -> Result<Arc<Project>> {
+        self.inner
+            .clone()
+            .ok_or_else(|| js_err("the project is closed"))
+    }
+}
+
+#[napi]
+impl NativeProject {
+    #[napi(getter)]
+    pub fn name(&self) -> Result<String> {
+        Ok(self.project()?.name().to_string())
+    }
+
+    #[napi(ts_return_type = "Promise<ResponseJs>")]
+    pub fn fetch<'e>(
+        &self,
+        env: &'e Env,
+        method: String,
+        url: String,
+        headers: Vec<String>,
+        body: Option<Buffer>,
+    ) -> Result<PromiseRaw<'e, ResponseJs>> {
+        let project = self.project()?;
+        let req = request(method, url, headers, body);
+        env.spawn_future(async move { Ok(response(project.fetch(req).await)) })
+    }
+
+    /// Stops the queue consumers (they may be waiting on this thread's stores, so off it).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'e>(&mut self, env: &'e Env) -> Result<PromiseRaw<'e, ()>> {
+        let project = self.inner.take();
+        env.spawn_future(async move {
+            if let Some(project) = project {
+                napi::tokio::task::spawn_blocking(move || project.close())
+                    .await
+                    .map_err(|e| js_err(e.to_string()))?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Drop for NativeProject {
+    fn drop(&mut self) {
+        if let Some(project) = self.inner.take() {
+            std::thread::spawn(move || drop(project));
+        }
+    }
+}
+
+/// A wrangler config (`.jsonc`, `.json` or `.toml`) as JSON text.
+#[napi]
+pub fn read_config(path: String) -> Result<String> {
+    worker_core::project::read_config(Path::new(&path))
+        .map(|v| v.to_string())
+        .map_err(js_err)
 }
 
 // ---------------------------------------------------------------- env

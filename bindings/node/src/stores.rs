@@ -20,6 +20,7 @@ use worker_core::r2::{
     R2GetOptions, R2GetResult, R2Hasher, R2ListOptions, R2Object, R2Objects, R2PutOptions,
     R2Store,
 };
+use worker_core::engine::has_module_syntax;
 use worker_core::{Module, ModuleType, SourceLoader, WorkerSource};
 
 fn pairs(headers: &[(String, String)]) -> Arg {
@@ -521,7 +522,7 @@ impl QueueSender for JsQueue {
 #[napi(object)]
 pub struct ModuleJs {
     pub name: String,
-    /// "esm" | "script" | "text" | "json" | "data"
+    /// "esm" | "script" | "text" | "json" | "data" | "detect"
     pub kind: String,
     pub content: Buffer,
 }
@@ -539,6 +540,11 @@ impl SourceJs {
             .into_iter()
             .map(|m| {
                 let kind = match m.kind.as_str() {
+                    // wrangler's rule: module syntax makes an ES module, else a classic script.
+                    "detect" if has_module_syntax(&String::from_utf8_lossy(&m.content)) => {
+                        ModuleType::EsModule
+                    }
+                    "detect" => ModuleType::Script,
                     "esm" => ModuleType::EsModule,
                     "script" => ModuleType::Script,
                     "text" => ModuleType::Text,
