@@ -74,6 +74,12 @@ typedef struct wk_env_t wk_env_t;
 typedef struct wk_error_t wk_error_t;
 
 /**
+ * A wrangler project loaded into an engine (`wk_project_open`). Thread-safe: fetch from any
+ * threads concurrently. Free it (`wk_project_free`) before the engine.
+ */
+typedef struct wk_project_t wk_project_t;
+
+/**
  * A batch of messages to deliver to a worker's `queue()` handler. Owned by the caller
  * (`wk_queue_batch_free`); build it from one thread at a time. `wk_execute_queue` copies it.
  */
@@ -1448,6 +1454,66 @@ wk_status_t wk_env_set_cache(wk_env_t *env,
  * Errors: `WK_E_INVALID_ARGUMENT` if `env` is NULL.
  */
 wk_status_t wk_env_set_cache_memory(wk_env_t *env, uint64_t max_bytes, wk_error_t **err);
+
+/**
+ * Opens the project at `path` (UTF-8 `(ptr, len)`): a `wrangler.jsonc` / `wrangler.json` /
+ * `wrangler.toml`, a directory holding one, or a worker script on its own. Its modules are
+ * compiled into `engine` as site = the project's name (syntax errors carry `file:line:col`),
+ * every binding the config declares gets its embedded store under `state_dir` (NULL: `.wk-state`
+ * beside the config), and its queue consumers start.
+ *
+ * `env` (NULL: none) is borrowed and copied: its vars and bindings replace the config's of the
+ * same name or add to them, so a host serves a declared binding from its own store by adding
+ * one under that name (`wk_env_add_kv` ...) before opening.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` (NULL, invalid UTF-8); `WK_E_SCRIPT` for an unreadable or
+ * invalid config, a missing module, a store that cannot be opened, or a compile error;
+ * `WK_E_INTERNAL` after the engine shut down. Blocks; any thread.
+ */
+wk_status_t wk_project_open(const wk_engine_t *engine,
+                            const char *path,
+                            size_t path_len,
+                            const char *state_dir,
+                            size_t state_dir_len,
+                            const wk_env_t *env,
+                            wk_project_t **out_project,
+                            wk_error_t **err);
+
+/**
+ * One request through the project, as `wk serve` handles it: static assets where the routing
+ * rules give them the request, otherwise the worker. `request` is borrowed. Results as
+ * `wk_execute`: `WK_OK` with a response, or the failure's status with `*err` filled and a
+ * status-500 response (holding the logs) in `*out_response`. Blocks; any thread, concurrently.
+ */
+wk_status_t wk_project_fetch(const wk_project_t *project,
+                             const wk_request_t *request,
+                             wk_response_t **out_response,
+                             wk_error_t **err);
+
+/**
+ * The project's name (its worker's site id), NUL-terminated, valid until the project is freed.
+ * NULL for a NULL project.
+ */
+const char *wk_project_name(const wk_project_t *project);
+
+/**
+ * Stops the project's queue consumers (after the batches in flight) and frees it. The engine
+ * and the project's worker in it live on. NULL is a no-op.
+ */
+void wk_project_free(wk_project_t *project);
+
+/**
+ * Reads a wrangler config (`.jsonc` with comments and trailing commas, `.json`, or `.toml`)
+ * into JSON text in `*out_json`/`*out_len` (NUL-terminated; free with `wk_string_free`), for
+ * hosts that want to know what a project declares, such as its binding names, before opening
+ * it. Errors: `WK_E_INVALID_ARGUMENT` (NULL, invalid UTF-8); `WK_E_SCRIPT` when the file cannot
+ * be read or parsed (the message has `file:line:col`). Any thread.
+ */
+wk_status_t wk_config_read_json(const char *path,
+                                size_t path_len,
+                                char **out_json,
+                                size_t *out_len,
+                                wk_error_t **err);
 
 /**
  * Binds the queue producer `name` (UTF-8 `name[0..name_len]`; `env.NAME` in the worker) to the

@@ -5,48 +5,22 @@
 //! end listing all of them with the server's output, so one run shows the whole picture.
 //! `WK_CONFORMANCE=case_a,case_b` limits the run to the named cases.
 mod common;
+#[path = "../../tests/conformance/harness.rs"]
+mod harness;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use common::{Conn, Reply, Server};
-
-fn corpus_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance");
-    d.canonicalize().unwrap_or(d)
-}
-
-fn case_dirs() -> Vec<PathBuf> {
-    let filter: Option<Vec<String>> = std::env::var("WK_CONFORMANCE")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.split(',').map(|x| x.trim().to_string()).collect());
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .expect("tests/conformance exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("requests.json").is_file())
-        .filter(|p| {
-            filter.as_ref().is_none_or(|f| {
-                f.iter()
-                    .any(|n| p.file_name().is_some_and(|x| x.to_string_lossy() == *n))
-            })
-        })
-        .collect();
-    dirs.sort();
-    dirs
-}
+use harness::{case_dirs, check, truncate};
 
 /// `wk serve` arguments for a case: its wrangler config when it has one, else the script, and
 /// a state directory of its own.
 fn serve_args(dir: &Path, state: &Path) -> Vec<String> {
     let mut args = Vec::new();
-    match ["wrangler.jsonc", "wrangler.json", "wrangler.toml"]
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
-    {
+    match harness::config_file(dir) {
         Some(cfg) => {
             args.push("--config".to_string());
             args.push(cfg.display().to_string());
@@ -69,13 +43,10 @@ fn conformance_corpus() {
 
     for dir in &cases {
         let case = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let requests: Vec<Value> = match std::fs::read_to_string(dir.join("requests.json"))
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-        {
+        let requests = match harness::requests(dir) {
             Ok(r) => r,
             Err(e) => {
-                failures.push(format!("{case}: requests.json: {e}"));
+                failures.push(format!("{case}: {e}"));
                 continue;
             }
         };
@@ -109,18 +80,17 @@ fn conformance_corpus() {
                         continue;
                     }
                 };
+                let reply = harness::Reply {
+                    status: reply.status,
+                    reason: reply.reason,
+                    headers: reply.headers,
+                    body: reply.body,
+                };
                 let problems = check(&r["expect"], &reply);
                 if problems.is_empty() {
                     passed += 1;
                 } else {
-                    case_failures.push(format!(
-                        "{label}:\n    {}\n    got {} {} {:?}\n    body: {}",
-                        problems.join("\n    "),
-                        reply.status,
-                        reply.reason,
-                        reply.headers,
-                        truncate(&reply.text(), 600)
-                    ));
+                    case_failures.push(harness::mismatch(&label, &problems, &reply));
                 }
             }
         });
@@ -149,17 +119,6 @@ fn conformance_corpus() {
     }
 }
 
-fn truncate(s: &str, n: usize) -> String {
-    if s.len() <= n {
-        return s.to_string();
-    }
-    let mut end = n;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &s[..end], s.len())
-}
-
 async fn send(
     conn: &mut Option<Conn>,
     addr: std::net::SocketAddr,
@@ -167,16 +126,7 @@ async fn send(
 ) -> Result<Reply, String> {
     let method = r["method"].as_str().unwrap_or("GET");
     let path = r["path"].as_str().unwrap_or("/");
-    let mut headers = Vec::new();
-    for h in r["headers"].as_array().into_iter().flatten() {
-        match (
-            h.get(0).and_then(Value::as_str),
-            h.get(1).and_then(Value::as_str),
-        ) {
-            (Some(k), Some(v)) => headers.push((k.to_string(), v.to_string())),
-            _ => return Err(format!("bad header entry {h}")),
-        }
-    }
+    let headers = harness::request_headers(r)?;
     let body = r["body"].as_str().map(|s| s.as_bytes().to_vec());
     // A server may close a keep-alive connection at any time (after an unread request body,
     // say), and the client can only notice when it tries to use it: retry once on a fresh
@@ -201,75 +151,4 @@ async fn send(
         }
         Err(e) => Err(e),
     }
-}
-
-/// Compares a reply with an `expect` object; returns one line per mismatch.
-fn check(expect: &Value, reply: &Reply) -> Vec<String> {
-    let mut problems = Vec::new();
-    if let Some(s) = expect.get("status").and_then(Value::as_u64)
-        && reply.status as u64 != s
-    {
-        problems.push(format!("status: expected {s}, got {}", reply.status));
-    }
-    if let Some(s) = expect.get("statusText").and_then(Value::as_str)
-        && reply.reason != s
-    {
-        problems.push(format!(
-            "statusText: expected {s:?}, got {:?}",
-            reply.reason
-        ));
-    }
-    if let Some(hs) = expect.get("headers").and_then(Value::as_object) {
-        for (name, want) in hs {
-            let got = reply.header_values(name);
-            match want {
-                Value::Null => {
-                    if !got.is_empty() {
-                        problems.push(format!("header {name}: expected absent, got {got:?}"));
-                    }
-                }
-                Value::String(w) => {
-                    let joined = got.join(", ");
-                    if got.is_empty() || joined != *w {
-                        problems.push(format!("header {name}: expected {w:?}, got {got:?}"));
-                    }
-                }
-                Value::Array(ws) => {
-                    let ws: Vec<&str> = ws.iter().filter_map(Value::as_str).collect();
-                    if got != ws {
-                        problems.push(format!(
-                            "header {name}: expected values {ws:?}, got {got:?}"
-                        ));
-                    }
-                }
-                other => problems.push(format!("header {name}: unsupported expectation {other}")),
-            }
-        }
-    }
-    let text = reply.text();
-    if let Some(b) = expect.get("body").and_then(Value::as_str)
-        && text != b
-    {
-        problems.push(format!("body: expected {:?}", truncate(b, 600)));
-    }
-    if let Some(c) = expect.get("bodyContains") {
-        let needles: Vec<&str> = match c {
-            Value::String(s) => vec![s.as_str()],
-            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        for n in needles {
-            if !text.contains(n) {
-                problems.push(format!("body: expected to contain {n:?}"));
-            }
-        }
-    }
-    if let Some(j) = expect.get("json") {
-        match serde_json::from_slice::<Value>(&reply.body) {
-            Ok(got) if got == *j => {}
-            Ok(got) => problems.push(format!("json: expected {j}\n      got      {got}")),
-            Err(e) => problems.push(format!("json: body is not JSON ({e})")),
-        }
-    }
-    problems
 }

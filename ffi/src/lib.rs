@@ -29,6 +29,7 @@ mod error;
 mod kv;
 // After kv: its items use the completion and env types declared above.
 mod cache;
+mod project;
 mod queue;
 mod r2;
 mod response;
@@ -42,6 +43,7 @@ pub use engine::*;
 pub use env::*;
 pub use error::*;
 pub use kv::*;
+pub use project::*;
 pub use queue::*;
 pub use r2::*;
 pub use response::*;

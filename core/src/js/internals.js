@@ -216,6 +216,10 @@
         if (!internals.isResponse(response)) {
           throw new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
         }
+        if (response.type === "error") {
+          // Response.error() (status 0) has nothing a client could be sent.
+          throw new TypeError("Return value from serve handler must not be an error response (like Response.error()).");
+        }
         const out = await internals.serializeResponse(response);
         ops.op_respond(reqId, out.status, out.statusText, out.headersFlat, out.body);
       } catch (err) {

@@ -154,8 +154,14 @@ impl Project {
     }
 
     /// One request, as Cloudflare would handle it: static assets first where the routing rules
-    /// give them the request, otherwise the worker.
+    /// give them the request, otherwise the worker. The response is what an HTTP client
+    /// receives: a HEAD response has no body, and `content-length` states the body's length.
     pub async fn fetch(&self, request: WorkerRequest) -> ExecuteResult {
+        let head = request.method.eq_ignore_ascii_case("HEAD");
+        as_sent(head, self.route(request).await)
+    }
+
+    async fn route(&self, request: WorkerRequest) -> ExecuteResult {
         if let Some((assets, router)) = &self.assets {
             let started = Instant::now();
             let asset_request = AssetRequest {
@@ -197,12 +203,12 @@ impl Project {
     /// Blocking form of [`Project::fetch`]; must not be called from inside an async runtime.
     pub fn fetch_blocking(&self, request: WorkerRequest) -> ExecuteResult {
         if self.assets.is_none() {
-            return self.engine.execute_blocking(
-                &self.spec.name,
-                DEPLOY_KEY,
-                self.env.clone(),
-                request,
-            );
+            let head = request.method.eq_ignore_ascii_case("HEAD");
+            let env = self.env.clone();
+            let result = self
+                .engine
+                .execute_blocking(&self.spec.name, DEPLOY_KEY, env, request);
+            return as_sent(head, result);
         }
         match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -229,6 +235,32 @@ impl Drop for Project {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// The response as it goes on the wire. The worker's own `content-length` only stands for a
+/// HEAD response (there is no body to measure); statuses that never carry a body get none.
+fn as_sent(head: bool, mut r: ExecuteResult) -> ExecuteResult {
+    if r.error.is_some() {
+        return r;
+    }
+    let bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+    let is_length = |k: &str| k.eq_ignore_ascii_case("content-length");
+    if head {
+        if !bodiless && !r.headers.iter().any(|(k, _)| is_length(k)) {
+            r.headers
+                .push(("content-length".into(), r.body.len().to_string()));
+        }
+    } else {
+        r.headers.retain(|(k, _)| !is_length(k));
+        if !bodiless {
+            r.headers
+                .push(("content-length".into(), r.body.len().to_string()));
+        }
+    }
+    if head || bodiless {
+        r.body.clear();
+    }
+    r
 }
 
 fn is_config_file(path: &Path) -> bool {
