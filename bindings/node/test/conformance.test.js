@@ -7,6 +7,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { STATUS_CODES } = require('node:http')
 const { Engine, readConfig } = require('..')
 const { MapKv, tick } = require('./helpers.js')
 
@@ -36,8 +37,10 @@ function headerValues(res, name) {
 function mismatches(res, expect) {
   const out = []
   if (expect.status !== undefined && res.status !== expect.status) out.push(`status ${res.status}, want ${expect.status}`)
-  if (expect.statusText !== undefined && res.statusText !== expect.statusText) {
-    out.push(`statusText ${JSON.stringify(res.statusText)}, want ${JSON.stringify(expect.statusText)}`)
+  // An HTTP client reads an empty status text as the code's standard reason phrase.
+  const statusText = res.statusText || STATUS_CODES[res.status] || ''
+  if (expect.statusText !== undefined && statusText !== expect.statusText) {
+    out.push(`statusText ${JSON.stringify(statusText)}, want ${JSON.stringify(expect.statusText)}`)
   }
   for (const [name, want] of Object.entries(expect.headers ?? {})) {
     const values = headerValues(res, name)
