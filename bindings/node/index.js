@@ -113,12 +113,13 @@ function answer(raw) {
   return new WorkerResponse(raw)
 }
 
-/** Runs a native call; a synchronous failure (the engine is closed) rejects like the rest. */
+/** Runs a native call; a closed engine or project rejects with InternalError like the rest. */
 function guarded(f) {
   try {
     return f()
   } catch (e) {
-    throw new InternalError({ kind: 'internalError', message: e.message })
+    if (/is closed$/.test(e.message)) throw new InternalError({ kind: 'internalError', message: e.message })
+    throw e
   }
 }
 

@@ -97,7 +97,8 @@ pub type CallArgsOf = FnArgs<(String, Reply, Vec<Arg>)>;
 
 /// A dispatcher as Rust holds it. Weak: a store alone never keeps Node's process alive (an
 /// execute in flight does, through its pending promise).
-pub type Dispatch = ThreadsafeFunction<CallArgsOf, Unknown<'static>, CallArgsOf, Status, false, true>;
+pub type Dispatch =
+    ThreadsafeFunction<CallArgsOf, Unknown<'static>, CallArgsOf, Status, false, true>;
 
 /// Wraps a JS dispatcher function so any thread can call it.
 pub fn dispatcher(f: Function<CallArgsOf, Unknown<'static>>) -> Result<Dispatch> {
@@ -198,4 +199,3 @@ where
 fn unanswered(method: &str) -> HostError {
     HostError::new(format!("{method}: the store never answered"))
 }
-

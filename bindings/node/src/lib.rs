@@ -15,9 +15,9 @@ use worker_core::assets::AssetsFetcher;
 use worker_core::cache::CacheStore;
 use worker_core::d1::D1Database;
 use worker_core::kv::KvStore;
+use worker_core::project::{Project, ProjectOptions};
 use worker_core::queue::QueueSender;
 use worker_core::r2::R2Store;
-use worker_core::project::{Project, ProjectOptions};
 use worker_core::stores as embedded;
 use worker_core::{EngineConfig, LogEntry, SourceLoader, WorkerError, WorkerRequest};
 
@@ -115,7 +115,12 @@ fn response(r: worker_core::ExecuteResult) -> ResponseJs {
     }
 }
 
-fn request(method: String, url: String, headers: Vec<String>, body: Option<Buffer>) -> WorkerRequest {
+fn request(
+    method: String,
+    url: String,
+    headers: Vec<String>,
+    body: Option<Buffer>,
+) -> WorkerRequest {
     let mut pairs = Vec::with_capacity(headers.len() / 2);
     let mut it = headers.into_iter();
     while let (Some(k), Some(v)) = (it.next(), it.next()) {
@@ -170,7 +175,11 @@ impl EngineConfigJs {
 struct NoLoader;
 
 impl SourceLoader for NoLoader {
-    fn load(&self, site_id: &str, deploy_key: &str) -> std::result::Result<worker_core::WorkerSource, String> {
+    fn load(
+        &self,
+        site_id: &str,
+        deploy_key: &str,
+    ) -> std::result::Result<worker_core::WorkerSource, String> {
         Err(format!(
             "no source loader: compile {site_id}/{deploy_key} with compileAndCache first"
         ))
@@ -226,9 +235,9 @@ impl NativeEngine {
         let engine = self.engine()?;
         let vars = bindings.inner.clone();
         let req = request(method, url, headers, body);
-        env.spawn_future(async move {
-            Ok(response(engine.execute(&site, &deploy, vars, req).await))
-        })
+        env.spawn_future(
+            async move { Ok(response(engine.execute(&site, &deploy, vars, req).await)) },
+        )
     }
 
     #[napi(ts_return_type = "Promise<FunctionJs>")]

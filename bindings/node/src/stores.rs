@@ -14,13 +14,12 @@ use worker_core::d1::{
     D1Database, D1DumpError, D1Error, D1Meta, D1Mode, D1Query, D1Response, D1StatementResult,
     D1Value,
 };
+use worker_core::engine::has_module_syntax;
 use worker_core::kv::{KvEntry, KvKey, KvList, KvListOptions, KvPutOptions, KvStore};
 use worker_core::queue::{QueueMessage, QueueMetrics, QueueSender};
 use worker_core::r2::{
-    R2GetOptions, R2GetResult, R2Hasher, R2ListOptions, R2Object, R2Objects, R2PutOptions,
-    R2Store,
+    R2GetOptions, R2GetResult, R2Hasher, R2ListOptions, R2Object, R2Objects, R2PutOptions, R2Store,
 };
-use worker_core::engine::has_module_syntax;
 use worker_core::{Module, ModuleType, SourceLoader, WorkerSource};
 
 fn pairs(headers: &[(String, String)]) -> Arg {
@@ -276,7 +275,12 @@ fn d1_value(v: &Value) -> Result<D1Value, HostError> {
         Value::String(s) => D1Value::Text(s.clone()),
         Value::Object(o) => {
             if let Some(Value::Array(bytes)) = o.get("blob") {
-                D1Value::Blob(bytes.iter().map(|b| b.as_u64().unwrap_or(0) as u8).collect())
+                D1Value::Blob(
+                    bytes
+                        .iter()
+                        .map(|b| b.as_u64().unwrap_or(0) as u8)
+                        .collect(),
+                )
             } else if let Some(Value::String(s)) = o.get("bigint") {
                 D1Value::Integer(s.parse().map_err(|_| unexpected("bigint cell"))?)
             } else if let Some(r) = o.get("real").and_then(Value::as_f64) {
@@ -301,7 +305,10 @@ fn d1_meta(m: Option<&Value>) -> D1Meta {
         last_row_id: m.get("last_row_id").and_then(Value::as_f64).unwrap_or(0.0) as i64,
         rows_read: u("rows_read"),
         rows_written: u("rows_written"),
-        changed_db: m.get("changed_db").and_then(Value::as_bool).unwrap_or(false),
+        changed_db: m
+            .get("changed_db")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         size_after: u("size_after"),
         served_by: s("served_by"),
         served_by_region: s("served_by_region"),
@@ -326,10 +333,19 @@ fn d1_response(v: &Value) -> Result<Result<D1Response, D1Error>, HostError> {
         let columns: Vec<String> = r
             .get("columns")
             .and_then(Value::as_array)
-            .map(|c| c.iter().filter_map(|c| Some(c.as_str()?.to_string())).collect())
+            .map(|c| {
+                c.iter()
+                    .filter_map(|c| Some(c.as_str()?.to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
         let mut rows = Vec::new();
-        for row in r.get("rows").and_then(Value::as_array).into_iter().flatten() {
+        for row in r
+            .get("rows")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let cells = row.as_array().ok_or_else(|| unexpected("row"))?;
             if cells.len() != columns.len() {
                 return Err(unexpected("a row's length differs from its columns'"));
@@ -346,7 +362,10 @@ fn d1_response(v: &Value) -> Result<Result<D1Response, D1Error>, HostError> {
     }
     Ok(Ok(D1Response {
         results: out,
-        bookmark: v.get("bookmark").and_then(Value::as_str).map(str::to_string),
+        bookmark: v
+            .get("bookmark")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     }))
 }
 
@@ -578,4 +597,3 @@ impl SourceLoader for JsLoader {
         .map_err(|e| e.message)
     }
 }
-
