@@ -3,6 +3,7 @@
 //! objects, `WorkerError` classes and store dispatchers. Everything here takes and returns plain,
 //! already-normalised data, and never blocks Node's thread on the engine.
 mod call;
+mod settle;
 mod stores;
 
 use call::dispatcher;
@@ -189,6 +190,7 @@ impl SourceLoader for NoLoader {
 #[napi]
 pub struct NativeEngine {
     engine: Option<worker_core::Engine>,
+    settler: Arc<settle::Handle>,
 }
 
 impl NativeEngine {
@@ -202,7 +204,11 @@ impl NativeEngine {
 #[napi]
 impl NativeEngine {
     #[napi(constructor)]
-    pub fn new(config: Option<EngineConfigJs>, loader: Option<Dispatcher>) -> Result<Self> {
+    pub fn new(
+        env: Env,
+        config: Option<EngineConfigJs>,
+        loader: Option<Dispatcher>,
+    ) -> Result<Self> {
         let loader: Arc<dyn SourceLoader> = match loader {
             Some(f) => Arc::new(stores::JsLoader(dispatcher(f)?)),
             None => Arc::new(NoLoader),
@@ -211,6 +217,7 @@ impl NativeEngine {
         let engine = worker_core::Engine::new(config, loader).map_err(|e| js_err(e.to_string()))?;
         Ok(NativeEngine {
             engine: Some(engine),
+            settler: settle::Handle::new(&env)?,
         })
     }
 
@@ -252,17 +259,18 @@ impl NativeEngine {
     ) -> Result<PromiseRaw<'e, FunctionJs>> {
         let engine = self.engine()?;
         let vars = bindings.inner.clone();
-        env.spawn_future(async move {
+        let promise = self.settler.promise(env, async move {
             let r = engine
                 .execute_function(&site, &deploy, vars, &name, &json_args)
                 .await;
-            Ok(FunctionJs {
+            FunctionJs {
                 data: r.data,
                 logs: logs(r.logs),
                 duration_ms: ms(r.duration),
                 error: r.error.map(error),
-            })
-        })
+            }
+        })?;
+        Ok(PromiseRaw::new(env.raw(), promise))
     }
 
     #[napi(ts_return_type = "Promise<CompiledJs>")]
