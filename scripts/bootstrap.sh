@@ -26,12 +26,14 @@ apt_update_once() {
 }
 
 # Build tools: a C++ compiler for the shim, make/readelf for the C example and C ABI tests,
-# valgrind where LeakSanitizer cannot run.
+# valgrind where LeakSanitizer cannot run, pkg-config and patchelf for scripts/install.sh.
 tools=()
 command -v g++ >/dev/null 2>&1 || tools+=(g++)
 command -v make >/dev/null 2>&1 || tools+=(make)
 command -v readelf >/dev/null 2>&1 || tools+=(binutils)
 command -v valgrind >/dev/null 2>&1 || tools+=(valgrind)
+command -v pkg-config >/dev/null 2>&1 || tools+=(pkgconf)
+command -v patchelf >/dev/null 2>&1 || tools+=(patchelf)
 if [ "${#tools[@]}" -gt 0 ]; then
   apt_update_once
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${tools[@]}"

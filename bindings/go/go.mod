@@ -1,0 +1,3 @@
+module libworker.dev/worker
+
+go 1.19
