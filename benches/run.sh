@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libworker benchmarks. Builds in release mode and runs them; prints figures, never fails on a goal.
 #
-#   benches/run.sh [all|latency|cold|memory|serve|kv] [ARGS...]
+#   benches/run.sh [all|latency|cold|memory|serve|kv|lang] [ARGS...]
 #
 # ARGS go to the benchmark binary (latency/cold/memory; see `--help` of each). For `serve`,
 # settings come from the environment:
@@ -15,6 +15,9 @@
 #   WORKERD          path of a workerd binary for `kv` (default: npm-installed into target/bench-peers/)
 #   EXAMPLE (1)      also measure `wk serve --config examples/workers/hello/wrangler.jsonc` (an
 #                    extra row, not in the ratio: that worker parses the URL and reads env)
+# `lang`: a warm hello execute from Rust, Python, Node and Go (release builds of each package),
+# ROUNDS (3) alternating rounds of CALLS (20000) sequential calls each, and each language's
+# median over the Rust median; the goal is <= 2x.
 # Servers listen on 127.0.0.1 only and are killed on exit, whatever happens.
 set -euo pipefail
 
@@ -24,13 +27,13 @@ what=${1:-all}
 [ $# -gt 0 ] && shift
 
 case "$what" in
-  all | latency | cold | memory | serve | kv) ;;
+  all | latency | cold | memory | serve | kv | lang) ;;
   -h | --help | help)
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 0
     ;;
   *)
-    echo "usage: benches/run.sh [all|latency|cold|memory|serve|kv] [ARGS...]" >&2
+    echo "usage: benches/run.sh [all|latency|cold|memory|serve|kv|lang] [ARGS...]" >&2
     exit 2
     ;;
 esac
@@ -410,18 +413,80 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
-build
+# lang: the language packages' overhead over the Rust API
+# ---------------------------------------------------------------------------------------------
+LANG_CMDS=()
+# Release builds of each package, each printing `hello_execute <lang> <µs per call>`.
+prepare_lang() {
+  log "release builds of the language packages"
+  cargo build --release -p worker-benches --bin hello_execute
+  LANG_CMDS=("$ROOT/target/release/hello_execute")
+
+  local venv=$ROOT/target/bench-python-venv
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -c 'import maturin' 2>/dev/null || "$venv/bin/python" -m pip install -q 'maturin>=1.5,<2'
+  (cd bindings/python && VIRTUAL_ENV=$venv PATH="$venv/bin:$PATH" maturin develop --release --quiet)
+  LANG_CMDS+=("$venv/bin/python $ROOT/benches/lang/hello.py")
+
+  (cd bindings/node && { [ -x node_modules/.bin/napi ] || npm install --no-audit --no-fund --ignore-scripts; } &&
+    node scripts/build.js --release)
+  LANG_CMDS+=("node $ROOT/benches/lang/hello.mjs")
+
+  local stage=$ROOT/target/stage-release
+  ./scripts/install.sh --prefix "$stage" --profile release >/dev/null
+  (cd bindings/go && PKG_CONFIG_PATH=$stage/lib/pkgconfig CGO_ENABLED=1 \
+    go build -o "$ROOT/target/release/hellobench-go" ./cmd/hellobench)
+  LANG_CMDS+=("$ROOT/target/release/hellobench-go")
+}
+
+lang_bench() {
+  local rounds=${ROUNDS:-3} calls=${CALLS:-20000} r cmd line
+  prepare_lang
+  log "lang: warm hello execute, $rounds round(s) of $calls sequential calls, alternating"
+  TMP=$(mktemp -d /tmp/wk-bench.XXXXXX)
+  for r in $(seq 1 "$rounds"); do
+    for cmd in "${LANG_CMDS[@]}"; do
+      line=$($cmd "$calls") || { echo "failed: $cmd" >&2; return 1; }
+      echo "round $r: $line"
+      echo "$line" >>"$TMP/lang"
+    done
+  done
+  echo
+  echo "== hello execute: µs per call (median of rounds), ratio to Rust =="
+  awk '
+    { v[$2] = v[$2] " " $3; if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 } }
+    function median(s,   a, k, i, j, t) {
+      k = split(s, a, " ")
+      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+    }
+    END {
+      base = median(v["rust"])
+      printf "%-8s %10s %8s  %s\n", "lang", "µs/call", "ratio", "goal"
+      for (i = 1; i <= n; i++) {
+        m = median(v[order[i]]); ratio = m / base
+        goal = (order[i] == "rust") ? "" : ((ratio <= 2.0) ? "<= 2x  met" : "<= 2x  MISSED")
+        printf "%-8s %10.2f %7.2fx  %s\n", order[i], m, ratio, goal
+      }
+    }' "$TMP/lang"
+  cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
+[ "$what" = lang ] || build
 case "$what" in
   latency) bin execute_latency "$@" ;;
   cold) bin cold_start "$@" ;;
   memory) bin memory_per_worker "$@" ;;
   serve) serve_bench ;;
   kv) kv_bench ;;
+  lang) lang_bench ;;
   all)
     log "execute_latency"; bin execute_latency
     log "cold_start"; bin cold_start
     log "memory_per_worker"; bin memory_per_worker
     serve_bench
     kv_bench
+    lang_bench
     ;;
 esac

@@ -9,4 +9,9 @@ if [ ! -x node_modules/.bin/napi ] || [ ! -x node_modules/.bin/tsc ] || [ ! -d n
   npm install --no-audit --no-fund --ignore-scripts
 fi
 node scripts/build.js
-exec node --test --test-concurrency=1 test/*.test.js
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+node --test --test-concurrency=1 test/*.test.js 2>&1 | tee "$log" || status=$?
+printf 'node: %d passed, %d failed\n' "$(awk '/^# pass /{print $3}' "$log")" "$(awk '/^# fail /{print $3}' "$log")"
+exit "$status"
