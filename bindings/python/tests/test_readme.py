@@ -38,3 +38,12 @@ def test_readme_project_example(tmp_path, capsys, monkeypatch) -> None:
     exec(blocks()[2], scope)
     assert capsys.readouterr().out.strip().endswith("app v")
     assert list(scope["kv"]["KV"].data) == ["k"]
+
+
+def test_project_readme_python_example(tmp_path, capsys, monkeypatch) -> None:
+    """The KV store in the repository's top-level README."""
+    monkeypatch.chdir(tmp_path)
+    top = Path(__file__).resolve().parents[3] / "README.md"
+    (example,) = re.findall(r"```python\n(.*?)```", top.read_text(), re.S)
+    exec(example, {})
+    assert capsys.readouterr().out.strip() == "200 1"
