@@ -27,9 +27,10 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// Waits for an engine call on the calling thread (with the GIL released). Parking on the
-/// reply's waker hands the result over faster than `Engine::execute_blocking`, whose spinning
-/// wait competes with the executor thread for the CPU on small machines.
+/// Waits for a future on the calling thread (with the GIL released), on a runtime kept per
+/// thread: for calls without a cheap blocking form (`Project.fetch` with static assets would
+/// build a runtime per call). `execute` uses the engine's blocking form, which polls briefly
+/// for the reply before parking and so hands it over faster on an idle core.
 pub fn wait<T>(work: impl std::future::Future<Output = T>) -> T {
     thread_local! {
         static LOCAL: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
@@ -298,13 +299,7 @@ impl PyEngine {
         let engine = self.engine()?;
         let env = env_for(py, env, None)?;
         let req = self::request(request)?;
-        let r = py.detach(|| {
-            if on_runtime() {
-                engine.execute_blocking(site_id, deploy_key, env, req)
-            } else {
-                wait(engine.execute(site_id, deploy_key, env, req))
-            }
-        });
+        let r = py.detach(|| engine.execute_blocking(site_id, deploy_key, env, req));
         result_to_py(py, &r)
     }
 
@@ -346,13 +341,8 @@ impl PyEngine {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let engine = self.engine()?;
         let env = env_for(py, env, None)?;
-        let r = py.detach(|| {
-            if on_runtime() {
-                engine.execute_function_blocking(site_id, deploy_key, env, name, args_json)
-            } else {
-                wait(engine.execute_function(site_id, deploy_key, env, name, args_json))
-            }
-        });
+        let r = py
+            .detach(|| engine.execute_function_blocking(site_id, deploy_key, env, name, args_json));
         function_to_py(py, &r)
     }
 
