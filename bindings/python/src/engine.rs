@@ -27,25 +27,6 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// Waits for a future on the calling thread (with the GIL released), on a runtime kept per
-/// thread: for calls without a cheap blocking form (`Project.fetch` with static assets would
-/// build a runtime per call). `execute` uses the engine's blocking form, which polls briefly
-/// for the reply before parking and so hands it over faster on an idle core.
-pub fn wait<T>(work: impl std::future::Future<Output = T>) -> T {
-    thread_local! {
-        static LOCAL: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("start a tokio runtime for a waiting thread");
-    }
-    LOCAL.with(|rt| rt.block_on(work))
-}
-
-/// Whether this thread already runs a tokio runtime (a source loader calling back into the
-/// engine), where [`wait`] cannot enter another and the engine's blocking forms must serve.
-pub fn on_runtime() -> bool {
-    tokio::runtime::Handle::try_current().is_ok()
-}
-
 // ---------------------------------------------------------------------- sources
 
 fn module_type(name: &str) -> PyResult<ModuleType> {

@@ -2,7 +2,7 @@
 //! assets, queue consumers) running in an engine, as `wk serve` runs it, with any binding
 //! replaced by a store from an `Env`.
 use crate::conv::json_to_py;
-use crate::engine::{PyEngine, on_runtime, request, result_to_py, runtime, settle_on_loop, wait};
+use crate::engine::{PyEngine, request, result_to_py, runtime, settle_on_loop};
 use crate::env::{PyEnv, running_loop};
 use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
@@ -76,13 +76,7 @@ impl PyProject {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let project = self.project()?;
         let req = request(req)?;
-        let r = py.detach(|| {
-            if on_runtime() {
-                project.fetch_blocking(req)
-            } else {
-                wait(project.fetch(req))
-            }
-        });
+        let r = py.detach(|| project.fetch_blocking(req));
         result_to_py(py, &r)
     }
 

@@ -210,17 +210,20 @@ impl Project {
                 .execute_blocking(&self.spec.name, DEPLOY_KEY, env, request);
             return as_sent(head, result);
         }
-        match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt.block_on(self.fetch(request)),
-            Err(e) => ExecuteResult::failed(
-                WorkerError::new(ErrorKind::Internal, format!("tokio runtime: {e}")),
+        // Asset routing is async: drive it on a runtime kept per calling thread, so a request
+        // does not pay for building one.
+        thread_local! {
+            static RT: Option<tokio::runtime::Runtime> =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().ok();
+        }
+        RT.with(|rt| match rt {
+            Some(rt) => rt.block_on(self.fetch(request)),
+            None => ExecuteResult::failed(
+                WorkerError::new(ErrorKind::Internal, "cannot start a tokio runtime"),
                 Vec::new(),
                 Default::default(),
             ),
-        }
+        })
     }
 
     /// Stops the queue consumers after the batches in flight. Requests still work.
