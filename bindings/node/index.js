@@ -65,16 +65,54 @@ function flatHeaders(h) {
   return out
 }
 
-/** [method, url, flat headers, body | null]; a WHATWG Request needs its body read first. */
-async function requestParts(req) {
+/**
+ * [method, url, flat headers, body | null], or a Promise of it for a WHATWG Request (its body is
+ * read first); the common forms stay synchronous, which keeps a microtask turn off each call.
+ */
+function requestParts(req) {
   if (typeof req === 'string' || req instanceof URL) return ['GET', String(req), [], null]
-  if (typeof Request === 'function' && req instanceof Request) {
-    const body = req.body === null ? null : Buffer.from(await req.arrayBuffer())
-    return [req.method, req.url, flatHeaders(req.headers), body]
-  }
+  if (typeof Request === 'function' && req instanceof Request) return whatwgRequestParts(req)
   if (!req || req.url === undefined) throw new TypeError('a request is a URL string or {method, url, headers, body}')
   const body = req.body === undefined || req.body === null ? null : stores.toBuffer(req.body, 'a request body')
   return [req.method ?? 'GET', String(req.url), flatHeaders(req.headers), body]
+}
+
+async function whatwgRequestParts(req) {
+  const body = req.body === null ? null : Buffer.from(await req.arrayBuffer())
+  return [req.method, req.url, flatHeaders(req.headers), body]
+}
+
+/**
+ * Picks up finished calls without waking Node's loop. Waking a sleeping loop costs more than a
+ * fast worker takes to answer, so for `windowMs` after each call starts the loop keeps turning
+ * (through setImmediate: timers and I/O run as usual and nothing blocks) and each turn settles
+ * the calls that have finished. Past the window the loop sleeps and a finished call wakes it.
+ */
+class Poller {
+  #native
+  #windowMs
+  #until = 0
+  #active = false
+  #tick = () => {
+    if (this.#native.poll(performance.now() < this.#until)) setImmediate(this.#tick)
+    else this.#active = false
+  }
+
+  constructor(native, windowMs) {
+    this.#native = native
+    this.#windowMs = windowMs
+  }
+
+  /** A call was just made: its promise is pending in the native engine. */
+  started() {
+    if (this.#windowMs <= 0) return
+    this.#until = performance.now() + this.#windowMs
+    if (!this.#active) {
+      this.#active = true
+      this.#native.poll(true)
+      setImmediate(this.#tick)
+    }
+  }
 }
 
 /** What a worker answered. Headers are [name, value] pairs in order, repeats kept. */
@@ -134,10 +172,16 @@ function guarded(f) {
  */
 class Engine {
   #native
+  #poller
 
   constructor(config = {}, { sourceLoader } = {}) {
+    const { busyPollMicros = 50, ...engineConfig } = config ?? {}
+    if (typeof busyPollMicros !== 'number' || !(busyPollMicros >= 0)) {
+      throw new TypeError('busyPollMicros must be a number >= 0')
+    }
     const loader = sourceLoader === undefined ? null : stores.loaderDispatcher(sourceLoader)
-    this.#native = new native.NativeEngine(config, loader)
+    this.#native = new native.NativeEngine(engineConfig, loader)
+    this.#poller = new Poller(this.#native, busyPollMicros / 1000)
   }
 
   /** The V8 version the workers run on. */
@@ -147,9 +191,10 @@ class Engine {
 
   /** Runs the worker's fetch handler; rejects with a WorkerError subclass when the worker fails. */
   async execute(siteId, deployKey, env, request) {
-    const [method, url, headers, body] = await requestParts(request)
+    let parts = requestParts(request)
+    if (parts instanceof Promise) parts = await parts
     const e = nativeEnv(env)
-    return answer(await guarded(() => this.#native.execute(siteId, deployKey, e, method, url, headers, body)))
+    return answer(await this.#call('execute', siteId, deployKey, e, ...parts))
   }
 
   /**
@@ -159,7 +204,7 @@ class Engine {
   async executeFunction(siteId, deployKey, env, name, ...args) {
     const e = nativeEnv(env)
     const json = JSON.stringify(args)
-    const raw = await guarded(() => this.#native.executeFunction(siteId, deployKey, e, name, json))
+    const raw = await this.#call('executeFunction', siteId, deployKey, e, name, json)
     if (raw.error) throw workerError(raw.error, raw.logs)
     const value = raw.data === null || raw.data === undefined ? null : JSON.parse(raw.data)
     return { value, logs: raw.logs, durationMs: raw.durationMs }
@@ -187,7 +232,14 @@ class Engine {
     const e = nativeEnv(env)
     const opened = await guarded(() => this.#native.openProject(String(path), stateDir ?? null, e))
     if (!(opened instanceof native.NativeProject)) throw workerError(opened, [])
-    return new Project(opened)
+    return new Project(opened, this.#poller)
+  }
+
+  /** Starts a native call and lets the poller watch for its answer. */
+  #call(method, ...args) {
+    const promise = guarded(() => this.#native[method](...args))
+    this.#poller.started()
+    return promise
   }
 
   /** Stops the engine; later calls reject. Resolves when in-flight work has finished. */
@@ -199,9 +251,11 @@ class Engine {
 /** A wrangler project running in an engine (Engine#openProject). */
 class Project {
   #native
+  #poller
 
-  constructor(handle) {
+  constructor(handle, poller) {
     this.#native = handle
+    this.#poller = poller
   }
 
   /** The project's name: wrangler's `name`, else the script's file name without extension. */
@@ -211,8 +265,11 @@ class Project {
 
   /** One request as `wk serve` handles it: static assets where routing says so, else the worker. */
   async fetch(request) {
-    const [method, url, headers, body] = await requestParts(request)
-    return answer(await guarded(() => this.#native.fetch(method, url, headers, body)))
+    let parts = requestParts(request)
+    if (parts instanceof Promise) parts = await parts
+    const promise = guarded(() => this.#native.fetch(...parts))
+    this.#poller.started()
+    return answer(await promise)
   }
 
   /** Stops the project's queue consumers. */

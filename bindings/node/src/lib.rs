@@ -20,7 +20,7 @@ use worker_core::project::{Project, ProjectOptions};
 use worker_core::queue::QueueSender;
 use worker_core::r2::R2Store;
 use worker_core::stores as embedded;
-use worker_core::{EngineConfig, LogEntry, SourceLoader, WorkerError, WorkerRequest};
+use worker_core::{EngineConfig, ErrorKind, LogEntry, SourceLoader, WorkerError, WorkerRequest};
 
 type Dispatcher<'a> = Function<'a, call::CallArgsOf, Unknown<'static>>;
 
@@ -46,13 +46,58 @@ pub struct ErrorJs {
     pub location: Option<String>,
 }
 
-#[napi(object)]
+/// A response body for JS. Small bodies are copied into a fresh Buffer: cheaper than an external
+/// one, whose finalizer V8 must track and run. Large ones are handed over without a copy.
+pub struct BodyJs(Vec<u8>);
+
+impl BodyJs {
+    const COPY_UP_TO: usize = 64 * 1024;
+}
+
+impl TypeName for BodyJs {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for BodyJs {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        if val.0.len() > Self::COPY_UP_TO {
+            // SAFETY: forwarded unchanged from our caller's contract (Node's thread, live env).
+            return unsafe { Buffer::to_napi_value(env, val.0.into()) };
+        }
+        let mut data = std::ptr::null_mut();
+        let mut buffer = std::ptr::null_mut();
+        // SAFETY: Node's thread with its live env; napi copies `len` bytes from the pointer,
+        // which stays valid for the call.
+        let status = unsafe {
+            sys::napi_create_buffer_copy(
+                env,
+                val.0.len(),
+                val.0.as_ptr().cast(),
+                &mut data,
+                &mut buffer,
+            )
+        };
+        if status == sys::Status::napi_ok {
+            Ok(buffer)
+        } else {
+            Err(js_err(format!("napi_create_buffer_copy failed ({status})")))
+        }
+    }
+}
+
+#[napi(object, object_from_js = false)]
 pub struct ResponseJs {
     pub status: u32,
     pub status_text: String,
     /// Name, value, name, value, ... in order, repeats kept.
     pub headers: Vec<String>,
-    pub body: Buffer,
+    #[napi(ts_type = "Buffer")]
+    pub body: BodyJs,
     pub logs: Vec<LogJs>,
     pub duration_ms: f64,
     pub pass_through: bool,
@@ -108,7 +153,7 @@ fn response(r: worker_core::ExecuteResult) -> ResponseJs {
         status: r.status as u32,
         status_text: r.status_text,
         headers,
-        body: r.body.into(),
+        body: BodyJs(r.body),
         logs: logs(r.logs),
         duration_ms: ms(r.duration),
         pass_through: r.pass_through,
@@ -221,6 +266,14 @@ impl NativeEngine {
         })
     }
 
+    /// Settles finished calls now; with `keep`, the caller promises to call again on its next
+    /// loop turn, so finished calls need not wake the loop. Returns whether calls are pending
+    /// and the caller should keep polling.
+    #[napi]
+    pub fn poll(&self, env: Env, keep: bool) -> bool {
+        self.settler.poll(&env, keep)
+    }
+
     #[napi]
     pub fn v8_version() -> String {
         worker_core::Engine::v8_version()
@@ -242,9 +295,10 @@ impl NativeEngine {
         let engine = self.engine()?;
         let vars = bindings.inner.clone();
         let req = request(method, url, headers, body);
-        env.spawn_future(
-            async move { Ok(response(engine.execute(&site, &deploy, vars, req).await)) },
-        )
+        let promise = self.settler.promise(env, async move {
+            response(engine.execute(&site, &deploy, vars, req).await)
+        })?;
+        Ok(PromiseRaw::new(env.raw(), promise))
     }
 
     #[napi(ts_return_type = "Promise<FunctionJs>")]
@@ -319,6 +373,7 @@ impl NativeEngine {
             env: (*bindings.inner).clone(),
             ..Default::default()
         };
+        let settler = self.settler.clone();
         env.spawn_future(async move {
             let opened = napi::tokio::task::spawn_blocking(move || {
                 Project::open(&engine, Path::new(&path), options)
@@ -328,6 +383,7 @@ impl NativeEngine {
             Ok(match opened {
                 Ok(p) => Either::A(NativeProject {
                     inner: Some(Arc::new(p)),
+                    settler,
                 }),
                 Err(e) => Either::B(error(e)),
             })
@@ -367,6 +423,8 @@ impl Drop for NativeEngine {
 #[napi]
 pub struct NativeProject {
     inner: Option<Arc<Project>>,
+    /// The engine's: its JS polls both.
+    settler: Arc<settle::Handle>,
 }
 
 impl NativeProject {
@@ -395,7 +453,18 @@ impl NativeProject {
     ) -> Result<PromiseRaw<'e, ResponseJs>> {
         let project = self.project()?;
         let req = request(method, url, headers, body);
-        env.spawn_future(async move { Ok(response(project.fetch(req).await)) })
+        // Asset routing reads files through tokio's blocking pool, so it runs on napi's runtime.
+        let (tx, fetched) = tokio::sync::oneshot::channel();
+        napi::bindgen_prelude::spawn(async move {
+            let _ = tx.send(project.fetch(req).await);
+        });
+        let promise = self.settler.promise(env, async move {
+            response(fetched.await.unwrap_or_else(|_| {
+                let lost = WorkerError::new(ErrorKind::Internal, "the project's fetch was lost");
+                worker_core::ExecuteResult::failed(lost, Vec::new(), Duration::ZERO)
+            }))
+        })?;
+        Ok(PromiseRaw::new(env.raw(), promise))
     }
 
     /// Stops the queue consumers (they may be waiting on this thread's stores, so off it).

@@ -7,6 +7,11 @@
 //! Node through one long-lived thread-safe function per engine, which resolves the promise
 //! created up front. While no promise is pending the function is unref'd, so an idle engine
 //! never keeps the process alive.
+//!
+//! Waking Node's loop costs more than a fast worker takes to answer (a context switch, an
+//! eventfd write from the executor). So while calls are in flight the package's JS may *poll*:
+//! it keeps the loop turning with `setImmediate` (never blocking it: timers and I/O run as usual)
+//! and drains finished calls from the inbox on each turn; the executor then skips the wake.
 use napi::bindgen_prelude::{Env, ToNapiValue};
 use napi::sys;
 use std::ffi::c_void;
@@ -14,6 +19,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -25,8 +31,18 @@ pub struct Settler {
     /// `None` once Node has finalized the function (environment teardown); calls then drop
     /// their job, as nobody is left to see the promise.
     tsfn: Mutex<Option<Raw>>,
+    inbox: Mutex<Inbox>,
     /// Promises created and not yet settled; touched on Node's thread only.
     pending: std::sync::atomic::AtomicUsize,
+}
+
+/// Finished calls waiting for Node's thread.
+#[derive(Default)]
+struct Inbox {
+    jobs: Vec<Job>,
+    /// Node's thread is polling: it drains `jobs` on its next loop turn, so no wake is needed.
+    /// While false and `jobs` is non-empty, a wake is on its way.
+    polling: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -58,19 +74,16 @@ unsafe extern "C" fn call_js(
     env: sys::napi_env,
     _js_callback: sys::napi_value,
     context: *mut c_void,
-    data: *mut c_void,
+    _wake_carries_nothing: *mut c_void,
 ) {
-    // SAFETY: `data` is the `Box<Job>` leaked in `Settler::send`; napi hands it over once.
-    let job = unsafe { Box::from_raw(data.cast::<Job>()) };
     if env.is_null() {
-        // The environment is going away: the job is dropped unrun.
+        // The environment is going away: nobody is left to see the promises.
         return;
     }
-    job(env);
     // SAFETY: `context` is the `Settler` that `Settler::new` passed, kept alive by the Arc
     // reference leaked there until `finalize` runs, which napi does after the last call.
     let settler = unsafe { &*context.cast::<Settler>() };
-    settler.settled(env);
+    settler.drain(env, false);
 }
 
 unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
@@ -83,6 +96,7 @@ impl Settler {
     pub fn new(env: &Env) -> napi::Result<Arc<Settler>> {
         let settler = Arc::new(Settler {
             tsfn: Mutex::new(None),
+            inbox: Default::default(),
             pending: Default::default(),
         });
         let context = Arc::into_raw(settler.clone()) as *mut c_void;
@@ -128,27 +142,49 @@ impl Settler {
     }
 
     fn send(&self, job: Job) {
+        let wake = {
+            let mut inbox = self.inbox.lock().unwrap();
+            inbox.jobs.push(job);
+            !inbox.polling && inbox.jobs.len() == 1
+        };
+        if !wake {
+            return;
+        }
         let guard = self.tsfn.lock().unwrap();
         let Some(Raw(tsfn)) = *guard else { return };
-        let data = Box::into_raw(Box::new(job));
-        // SAFETY: the function is alive while `guard` holds it (finalize takes the same lock);
-        // on success napi owns `data` and hands it to `call_js`.
-        let status = unsafe {
+        // SAFETY: the function is alive while `guard` holds it (finalize takes the same lock).
+        // The call carries no data; if napi refuses it the environment is closing and nobody
+        // is left to drain the inbox.
+        unsafe {
             sys::napi_call_threadsafe_function(
                 tsfn,
-                data.cast(),
+                ptr::null_mut(),
                 sys::ThreadsafeFunctionCallMode::nonblocking,
             )
         };
-        if status != sys::Status::napi_ok {
-            // SAFETY: napi refused the call and did not take `data`.
-            drop(unsafe { Box::from_raw(data) });
+    }
+
+    /// Settles every finished call (on Node's thread), then records whether Node keeps polling;
+    /// it only does while promises are pending. Returns that.
+    fn drain(&self, env: sys::napi_env, poll: bool) -> bool {
+        loop {
+            let jobs = {
+                let mut inbox = self.inbox.lock().unwrap();
+                if inbox.jobs.is_empty() {
+                    inbox.polling = poll && self.pending.load(Relaxed) > 0;
+                    return inbox.polling;
+                }
+                std::mem::take(&mut inbox.jobs)
+            };
+            for job in jobs {
+                job(env);
+                self.settled(env);
+            }
         }
     }
 
     /// A promise was created on Node's thread: keep the process alive until it settles.
     fn created(&self, env: sys::napi_env) {
-        use std::sync::atomic::Ordering::Relaxed;
         if self.pending.fetch_add(1, Relaxed) == 0
             && let Some(Raw(tsfn)) = *self.tsfn.lock().unwrap()
         {
@@ -158,7 +194,6 @@ impl Settler {
     }
 
     fn settled(&self, env: sys::napi_env) {
-        use std::sync::atomic::Ordering::Relaxed;
         if self.pending.fetch_sub(1, Relaxed) == 1
             && let Some(Raw(tsfn)) = *self.tsfn.lock().unwrap()
         {
@@ -212,6 +247,13 @@ impl Handle {
         F: Future<Output = T> + Send + 'static,
     {
         self.0.promise(env, future, self.clone())
+    }
+
+    /// Settles the calls that have finished and says whether Node's thread goes on polling
+    /// (`poll` asked for it and promises are pending); while it does, finished calls skip the
+    /// wake and wait for the next `poll`. Call on Node's thread.
+    pub fn poll(&self, env: &Env, poll: bool) -> bool {
+        self.0.drain(env.raw(), poll)
     }
 }
 

@@ -5,6 +5,8 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const rt = require('..')
 const { Engine, Env, JSException, ScriptError, ScriptNotFoundError, LimitError, InternalError, WorkerError } = rt
+const { spawnSync } = require('node:child_process')
+const path = require('node:path')
 const { AsyncMapKv } = require('./helpers.js')
 
 const ECHO = `export default {
@@ -180,6 +182,42 @@ test('bad arguments fail clearly instead of crashing', async () => {
   assert.throws(() => new Env({ kv: { KV: 42 } }), /KV store must be an object/)
   assert.throws(() => new Engine({}, { sourceLoader: 'nope' }), /sourceLoader must be a function/)
   await assert.rejects(engine.compileAndCache('x', 'v1', { modules: [] }), /worker source/)
+})
+
+test('busy polling never holds up Node: timers fire while a call is pending, with it off calls still settle', async () => {
+  const kv = new AsyncMapKv(30)
+  const env = new Env({ kv: { KV: kv } })
+  const source = `export default { async fetch(req, env) { await env.KV.put('k', 'v'); return new Response(await env.KV.get('k')) } }`
+  for (const busyPollMicros of [0, 50, 10_000_000]) {
+    const e = new Engine({ poolSize: 1, busyPollMicros }, { sourceLoader: () => source })
+    try {
+      const started = performance.now()
+      let timerAt = null
+      setTimeout(() => (timerAt = performance.now() - started), 5)
+      const r = await e.execute('slow', 'v1', env, 'https://example.com/')
+      assert.equal(r.text(), 'v')
+      // The store sleeps 60 ms in all; the 5 ms timer must not wait for the call.
+      assert.ok(timerAt !== null && timerAt < 50, `busyPollMicros ${busyPollMicros}: the timer fired at ${timerAt} ms`)
+    } finally {
+      await e.close()
+    }
+  }
+  assert.throws(() => new Engine({ busyPollMicros: -1 }), /busyPollMicros must be a number >= 0/)
+})
+
+test('a process with an engine exits as soon as its last call settles, however long the polling window', () => {
+  const pkg = path.join(__dirname, '..')
+  const code = `
+    const { Engine } = require(${JSON.stringify(pkg)})
+    const e = new Engine({ busyPollMicros: 60e6 }, { sourceLoader: () => 'export default { fetch() { return new Response("hi") } }' })
+    let settled
+    e.execute('s', 'v1', null, 'https://example.com/').then((r) => { settled = performance.now(); console.log(r.text()) })
+    process.on('exit', () => console.log(Math.round(performance.now() - settled)))`
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 30_000 })
+  assert.equal(r.status, 0, r.stderr)
+  const [text, lingered] = r.stdout.trim().split('\n')
+  assert.equal(text, 'hi')
+  assert.ok(Number(lingered) < 1000, `the process lingered ${lingered} ms after the last call`)
 })
 
 test('v8Version is the V8 libworker links, not Node\'s', () => {

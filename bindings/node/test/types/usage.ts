@@ -27,7 +27,7 @@ const cache: CacheStore = { get: () => null, put: () => {}, delete: async () => 
 const queue: QueueStore = { send: (messages) => { for (const m of messages) m.body.length } }
 
 async function main(): Promise<void> {
-  const engine = new Engine({ poolSize: 2, cpuTimeMs: 50 }, { sourceLoader: async (site, deploy) => `export default {}` })
+  const engine = new Engine({ poolSize: 2, cpuTimeMs: 50, busyPollMicros: 100 }, { sourceLoader: async (site, deploy) => `export default {}` })
   const env = new Env({ vars: { A: 'x', B: { n: 1 } }, kv: { KV: kv, LOCAL: new SqliteKv('kv.sqlite') }, r2: { B: r2 }, d1: { DB: d1 },
     queues: { Q: queue }, assets: { ASSETS: new DirAssets('public', { htmlHandling: 'none' }) }, cache })
   const r: WorkerResponse = await engine.execute('site', 'v1', env, { method: 'POST', url: 'https://x/', headers: [['a', 'b']], body: 'hi' })
