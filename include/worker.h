@@ -484,6 +484,52 @@ typedef struct {
 } wk_cache_vtable_t;
 
 /**
+ * Told what a queue broker did: `event_json[0..event_len]` (NUL-terminated, borrowed for the
+ * call) is one event as a JSON object whose `"type"` says which:
+ * - `{"type":"delivered","queue":Q,"ids":[...],"outcomes":[{"ack":true} | {"ack":false,
+ *   "retryDelaySeconds":N|null}],"logs":[{"level":L,"message":M}],"durationMs":N,
+ *   "error":null | {"code":STATUS,"kind":K,"name":N,"message":M,"stack":S,"location":L}}`
+ *   (a batch went to the worker; outcomes in the batch's order; `error` when the handler failed);
+ * - `{"type":"deadLettered","queue":Q,"deadLetterQueue":D,"id":ID}` (out of retries, moved);
+ * - `{"type":"dropped","queue":Q,"id":ID,"attempts":N}` (out of retries, no dead-letter queue);
+ * - `{"type":"storageError","queue":Q,"message":M}` (the queue's file failed; retried later).
+ *
+ * Called on the broker's thread, one event at a time; keep it short (hand the event to your
+ * own queue to do slow work).
+ */
+typedef void (*wk_queue_event_cb)(void *user_data, const char *event_json, size_t event_len);
+
+/**
+ * How `wk_project_open_with` opens a project. Initialise it with `wk_project_options_init`;
+ * later versions only add fields at the end.
+ */
+typedef struct {
+  uint32_t struct_size;
+  /**
+   * Where the embedded stores persist, UTF-8 `(ptr, len)`; NULL: `.wk-state` beside the config.
+   */
+  const char *state_dir;
+  size_t state_dir_len;
+  /**
+   * Borrowed for the call and copied; NULL: none. See `wk_project_open`.
+   */
+  const wk_env_t *env;
+  /**
+   * Told what the project's queue consumers did (see `wk_queue_event_cb`); NULL: dropped
+   * messages and storage errors go to stderr.
+   */
+  wk_queue_event_cb on_queue_event;
+  /**
+   * Passed to `on_queue_event` (from the project's broker thread, so usable from any thread);
+   * `queue_event_user_data_free` (may be NULL) is called exactly once: when the project is
+   * freed, after the last event, or before `wk_project_open_with` returns if it fails or
+   * `on_queue_event` is NULL.
+   */
+  void *queue_event_user_data;
+  wk_user_data_free_cb queue_event_user_data_free;
+} wk_project_options_t;
+
+/**
  * How a queue message body is encoded (`WK_QUEUE_CONTENT_*`).
  */
 typedef int32_t wk_queue_content_type_t;
@@ -1457,6 +1503,12 @@ wk_status_t wk_env_set_cache(wk_env_t *env,
 wk_status_t wk_env_set_cache_memory(wk_env_t *env, uint64_t max_bytes, wk_error_t **err);
 
 /**
+ * Fills `*options` with the defaults (no state dir, env or observer) and its `struct_size`.
+ * Errors: `WK_E_INVALID_ARGUMENT` for NULL. Any thread.
+ */
+wk_status_t wk_project_options_init(wk_project_options_t *options);
+
+/**
  * Opens the project at `path` (UTF-8 `(ptr, len)`): a `wrangler.jsonc` / `wrangler.json` /
  * `wrangler.toml`, a directory holding one, or a worker script on its own. Its modules are
  * compiled into `engine` as site = the project's name (syntax errors carry `file:line:col`),
@@ -1481,6 +1533,18 @@ wk_status_t wk_project_open(const wk_engine_t *engine,
                             wk_error_t **err);
 
 /**
+ * `wk_project_open` with options (`wk_project_options_init` first; NULL: the defaults), which
+ * can also observe the project's queue consumers. Errors as `wk_project_open`, and
+ * `WK_E_INVALID_ARGUMENT` for a bad `struct_size`. Blocks; any thread.
+ */
+wk_status_t wk_project_open_with(const wk_engine_t *engine,
+                                 const char *path,
+                                 size_t path_len,
+                                 const wk_project_options_t *options,
+                                 wk_project_t **out_project,
+                                 wk_error_t **err);
+
+/**
  * One request through the project, as `wk serve` handles it: static assets where the routing
  * rules give them the request, otherwise the worker. `request` is borrowed. Results as
  * `wk_execute`: `WK_OK` with a response, or the failure's status with `*err` filled and a
@@ -1496,6 +1560,22 @@ wk_status_t wk_project_fetch(const wk_project_t *project,
  * NULL for a NULL project.
  */
 const char *wk_project_name(const wk_project_t *project);
+
+/**
+ * How many warnings opening the project gave: config settings libworker ignores or does not
+ * support, each naming the setting. 0 for NULL. Any thread.
+ */
+size_t wk_project_warning_count(const wk_project_t *project);
+
+/**
+ * Warning `index` (0-based) as NUL-terminated UTF-8 in `*out` (`*out_len` bytes), valid until
+ * the project is freed. Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or an index out of
+ * range. Any thread.
+ */
+wk_status_t wk_project_warning_at(const wk_project_t *project,
+                                  size_t index,
+                                  const char **out_text,
+                                  size_t *out_len);
 
 /**
  * Stops the project's queue consumers (after the batches in flight) and frees it. The engine
@@ -1696,6 +1776,21 @@ wk_status_t wk_queue_broker_consume(const wk_queue_broker_t *broker,
                                     size_t dead_letter_queue_len,
                                     const char *dead_letter_path,
                                     size_t dead_letter_path_len,
+                                    wk_error_t **err);
+
+/**
+ * Sends every later event of this broker to `on_event` (see `wk_queue_event_cb`) instead of
+ * the default, which writes dropped messages and storage errors to stderr. `user_data` is
+ * passed to every call; `user_data_free` (may be NULL) is called exactly once: when another
+ * observer replaces this one or the broker is freed, after the last call, or before this
+ * function returns if it fails. Any thread.
+ *
+ * Errors: `WK_E_INVALID_ARGUMENT` for a NULL broker or callback.
+ */
+wk_status_t wk_queue_broker_observe(const wk_queue_broker_t *broker,
+                                    wk_queue_event_cb on_event,
+                                    void *user_data,
+                                    wk_user_data_free_cb user_data_free,
                                     wk_error_t **err);
 
 /**

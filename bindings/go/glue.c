@@ -192,3 +192,30 @@ void wkgo_response_info(const wk_response_t *resp, wkgo_response_info_t *out) {
     out->pass_through = wk_response_pass_through(resp);
 }
 
+
+/* ---- queue events ---- */
+
+static void queue_event(void *ud, const char *json, size_t len) {
+    wkgoQueueEvent(H(ud), (char *)json, len);
+}
+
+wk_status_t wkgo_project_open(const wk_engine_t *engine, const char *path, size_t path_len,
+                              const char *state_dir, size_t state_dir_len, const wk_env_t *env,
+                              uintptr_t observer, wk_project_t **out, wk_error_t **err) {
+    wk_project_options_t o;
+    wk_project_options_init(&o);
+    o.state_dir = state_dir;
+    o.state_dir_len = state_dir_len;
+    o.env = env;
+    if (observer != 0) {
+        o.on_queue_event = queue_event;
+        o.queue_event_user_data = (void *)observer;
+        o.queue_event_user_data_free = free_handle;
+    }
+    return wk_project_open_with(engine, path, path_len, &o, out, err);
+}
+
+wk_status_t wkgo_queue_broker_observe(const wk_queue_broker_t *broker, uintptr_t observer,
+                                      wk_error_t **err) {
+    return wk_queue_broker_observe(broker, queue_event, (void *)observer, free_handle, err);
+}

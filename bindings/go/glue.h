@@ -24,6 +24,13 @@ wk_status_t wkgo_env_add_queue(wk_env_t *env, const char *name, size_t name_len,
 wk_status_t wkgo_env_add_assets(wk_env_t *env, const char *name, size_t name_len,
                                 uintptr_t assets, wk_error_t **err);
 
+/* Queue events reach the Go function held by `observer` (a cgo.Handle; 0: none). */
+wk_status_t wkgo_project_open(const wk_engine_t *engine, const char *path, size_t path_len,
+                              const char *state_dir, size_t state_dir_len, const wk_env_t *env,
+                              uintptr_t observer, wk_project_t **out, wk_error_t **err);
+wk_status_t wkgo_queue_broker_observe(const wk_queue_broker_t *broker, uintptr_t observer,
+                                      wk_error_t **err);
+
 /* One response read in a single call: the Go side crosses into C once per response instead of
  * once per accessor. */
 typedef struct {

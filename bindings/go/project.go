@@ -20,16 +20,20 @@ type ProjectOptions struct {
 	// under the name of a kv_namespaces binding serves that namespace instead of the embedded
 	// SQLite store.
 	Env *Env
+	// OnQueueEvent, when set, is told what the project's queue consumers do (as
+	// QueueBroker.OnEvent); otherwise dropped messages and storage errors go to stderr.
+	OnQueueEvent func(QueueEvent)
 }
 
 // Project is a wrangler project (or a lone worker script) loaded into an engine, served as
 // `wk serve` serves it: static assets first where the config routes them, then the worker, and
 // its queue consumers running. Fetch may be called from any goroutine, concurrently.
 type Project struct {
-	engine *Engine
-	name   string
-	mu     sync.RWMutex
-	ptr    *C.wk_project_t
+	engine   *Engine
+	name     string
+	warnings []string
+	mu       sync.RWMutex
+	ptr      *C.wk_project_t
 }
 
 // OpenProject opens path: a wrangler.jsonc / wrangler.json / wrangler.toml, a directory holding
@@ -57,12 +61,23 @@ func (e *Engine) OpenProject(path string, opts ProjectOptions) (*Project, error)
 	if opts.StateDir != "" {
 		sd, sdLen = cstr(opts.StateDir)
 	}
+	var observer C.uintptr_t
+	if opts.OnQueueEvent != nil {
+		observer = newHandle(opts.OnQueueEvent)
+	}
 	var ptr *C.wk_project_t
 	var cerr *C.wk_error_t
-	if st := C.wk_project_open(engine, p, pLen, sd, sdLen, cenv, &ptr, &cerr); st != C.WK_OK {
+	if st := C.wkgo_project_open(engine, p, pLen, sd, sdLen, cenv, observer, &ptr, &cerr); st != C.WK_OK {
 		return nil, e.wrapErr(takeError(st, cerr))
 	}
 	proj := &Project{engine: e, name: C.GoString(C.wk_project_name(ptr)), ptr: ptr}
+	for i := C.size_t(0); i < C.wk_project_warning_count(ptr); i++ {
+		var w *C.char
+		var n C.size_t
+		if C.wk_project_warning_at(ptr, i, &w, &n) == C.WK_OK {
+			proj.warnings = append(proj.warnings, gostr(w, n))
+		}
+	}
 	e.brokersMu.Lock()
 	defer e.brokersMu.Unlock()
 	if e.projects == nil { // Shutdown began while this opened
@@ -75,6 +90,10 @@ func (e *Engine) OpenProject(path string, opts ProjectOptions) (*Project, error)
 
 // Name is the project's name: its worker's site id in the engine.
 func (p *Project) Name() string { return p.name }
+
+// Warnings name the config's settings libworker ignores or does not support yet (a binding
+// type it lacks, `triggers`, an unknown key, ...), one sentence each.
+func (p *Project) Warnings() []string { return append([]string(nil), p.warnings...) }
 
 // Fetch handles one request as `wk serve` does and waits for the response.
 func (p *Project) Fetch(req *WorkerRequest) *WorkerResult {

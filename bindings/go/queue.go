@@ -7,6 +7,8 @@ import "C"
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"sync"
 	"time"
 	"unsafe"
@@ -288,6 +290,114 @@ func (b *QueueBroker) Consume(c QueueConsumer) error {
 		return takeError(st, cerr)
 	}
 	return nil
+}
+
+// OnEvent sends every later event of this broker to f, on the broker's thread, one at a time
+// (keep it short). Without an observer, dropped messages and storage errors are written to
+// stderr. A panic in f is written to stderr and the broker carries on.
+func (b *QueueBroker) OnEvent(f func(QueueEvent)) error {
+	if f == nil {
+		return &WorkerError{Kind: KindInvalidArgument, Code: CodeInvalidArgument, Message: "OnEvent needs a function"}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ptr == nil {
+		return errShutdown()
+	}
+	var cerr *C.wk_error_t
+	if st := C.wkgo_queue_broker_observe(b.ptr, newHandle(f), &cerr); st != C.WK_OK {
+		return takeError(st, cerr)
+	}
+	return nil
+}
+
+// QueueEventKind says what a queue broker did.
+type QueueEventKind string
+
+const (
+	// QueueDelivered: a batch went to the worker; IDs and Result say which and how it went.
+	QueueDelivered QueueEventKind = "delivered"
+	// QueueDeadLettered: message ID ran out of retries and moved to DeadLetterQueue.
+	QueueDeadLettered QueueEventKind = "deadLettered"
+	// QueueDropped: message ID ran out of retries after Attempts deliveries, with no
+	// dead-letter queue, and was deleted.
+	QueueDropped QueueEventKind = "dropped"
+	// QueueStorageError: the queue's file failed (Message); the broker tries again later.
+	QueueStorageError QueueEventKind = "storageError"
+)
+
+// QueueEvent is one thing a queue broker did (QueueBroker.OnEvent,
+// ProjectOptions.OnQueueEvent).
+type QueueEvent struct {
+	Kind            QueueEventKind
+	Queue           string
+	IDs             []string     // QueueDelivered: the batch's message ids, in order
+	Result          *QueueResult // QueueDelivered: one outcome per id, the logs, the error
+	DeadLetterQueue string       // QueueDeadLettered
+	ID              string       // QueueDeadLettered, QueueDropped
+	Attempts        int          // QueueDropped
+	Message         string       // QueueStorageError
+}
+
+// queueEventJSON is an event as libworker reports it (wk_queue_event_cb).
+type queueEventJSON struct {
+	Type     QueueEventKind `json:"type"`
+	Queue    string         `json:"queue"`
+	IDs      []string       `json:"ids"`
+	Outcomes []struct {
+		Ack        bool `json:"ack"`
+		RetryDelay *int `json:"retryDelaySeconds"`
+	} `json:"outcomes"`
+	Logs  []LogEntry `json:"logs"`
+	Error *struct {
+		Code     int    `json:"code"`
+		Kind     string `json:"kind"`
+		Name     string `json:"name"`
+		Message  string `json:"message"`
+		Stack    string `json:"stack"`
+		Location string `json:"location"`
+	} `json:"error"`
+	DeadLetterQueue string `json:"deadLetterQueue"`
+	ID              string `json:"id"`
+	Attempts        int    `json:"attempts"`
+	Message         string `json:"message"`
+}
+
+func (j *queueEventJSON) event() QueueEvent {
+	ev := QueueEvent{Kind: j.Type, Queue: j.Queue, IDs: j.IDs, DeadLetterQueue: j.DeadLetterQueue,
+		ID: j.ID, Attempts: j.Attempts, Message: j.Message}
+	if j.Type != QueueDelivered {
+		return ev
+	}
+	res := &QueueResult{Outcomes: make([]QueueOutcome, len(j.Outcomes)), Logs: j.Logs}
+	for i, o := range j.Outcomes {
+		res.Outcomes[i] = QueueOutcome{Ack: o.Ack, RetryDelay: -1}
+		if o.Ack {
+			res.Outcomes[i].RetryDelay = 0
+		} else if o.RetryDelay != nil {
+			res.Outcomes[i].RetryDelay = *o.RetryDelay
+		}
+	}
+	if e := j.Error; e != nil {
+		res.Error = &WorkerError{Kind: ErrorKind(e.Kind), Code: e.Code, Name: e.Name,
+			Message: e.Message, Stack: e.Stack, Location: e.Location}
+	}
+	ev.Result = res
+	return ev
+}
+
+//export wkgoQueueEvent
+func wkgoQueueEvent(h C.uintptr_t, data *C.char, n C.size_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "worker: a queue event observer panicked: %v\n", r)
+		}
+	}()
+	var j queueEventJSON
+	if err := json.Unmarshal([]byte(gostr(data, n)), &j); err != nil {
+		panic(fmt.Sprintf("unreadable queue event: %v", err))
+	}
+	handleValue(h).(func(QueueEvent))(j.event())
 }
 
 // Close waits for the batches in flight and stops the broker. Undelivered messages stay in

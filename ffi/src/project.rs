@@ -1,6 +1,6 @@
 //! `wk_project_t`: a wrangler project (config, modules, embedded stores, static assets, queue
 //! consumers) running in an engine, as `wk serve` runs it.
-use std::ffi::{CString, c_char};
+use std::ffi::{CString, c_char, c_void};
 use std::path::Path;
 
 use worker_core::project::{Project, ProjectOptions, read_config};
@@ -8,13 +8,16 @@ use worker_core::project::{Project, ProjectOptions, read_config};
 use crate::engine::{off_runtime, wk_engine_t};
 use crate::env::{wk_env_t, wk_request_t};
 use crate::error::*;
+use crate::queue::{queue_observer, wk_queue_event_cb};
 use crate::response::wk_response_t;
+use crate::source::{UserData, read_versioned, wk_user_data_free_cb};
 
 /// A wrangler project loaded into an engine (`wk_project_open`). Thread-safe: fetch from any
 /// threads concurrently. Free it (`wk_project_free`) before the engine.
 pub struct wk_project_t {
     project: Project,
     name: CString,
+    warnings: Vec<CString>,
 }
 
 fn optional_path<'a>(p: *const c_char, len: usize, what: &str) -> Fallible<Option<&'a Path>> {
@@ -22,6 +25,88 @@ fn optional_path<'a>(p: *const c_char, len: usize, what: &str) -> Fallible<Optio
         return Ok(None);
     }
     text(p, len, what).map(|s| Some(Path::new(s)))
+}
+
+/// How `wk_project_open_with` opens a project. Initialise it with `wk_project_options_init`;
+/// later versions only add fields at the end.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct wk_project_options_t {
+    pub struct_size: u32,
+    /// Where the embedded stores persist, UTF-8 `(ptr, len)`; NULL: `.wk-state` beside the config.
+    pub state_dir: *const c_char,
+    pub state_dir_len: usize,
+    /// Borrowed for the call and copied; NULL: none. See `wk_project_open`.
+    pub env: *const wk_env_t,
+    /// Told what the project's queue consumers did (see `wk_queue_event_cb`); NULL: dropped
+    /// messages and storage errors go to stderr.
+    pub on_queue_event: wk_queue_event_cb,
+    /// Passed to `on_queue_event` (from the project's broker thread, so usable from any thread);
+    /// `queue_event_user_data_free` (may be NULL) is called exactly once: when the project is
+    /// freed, after the last event, or before `wk_project_open_with` returns if it fails or
+    /// `on_queue_event` is NULL.
+    pub queue_event_user_data: *mut c_void,
+    pub queue_event_user_data_free: wk_user_data_free_cb,
+}
+
+impl wk_project_options_t {
+    fn defaults() -> Self {
+        wk_project_options_t {
+            struct_size: std::mem::size_of::<wk_project_options_t>() as u32,
+            state_dir: std::ptr::null(),
+            state_dir_len: 0,
+            env: std::ptr::null(),
+            on_queue_event: None,
+            queue_event_user_data: std::ptr::null_mut(),
+            queue_event_user_data_free: None,
+        }
+    }
+}
+
+/// Fills `*options` with the defaults (no state dir, env or observer) and its `struct_size`.
+/// Errors: `WK_E_INVALID_ARGUMENT` for NULL. Any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_project_options_init(
+    options: *mut wk_project_options_t,
+) -> wk_status_t {
+    ffi_status(|| {
+        out(options, "options", wk_project_options_t::defaults())?;
+        Ok(())
+    })
+}
+
+fn open(
+    engine: *const wk_engine_t,
+    path: *const c_char,
+    path_len: usize,
+    options: ProjectOptions,
+    out_project: *mut *mut wk_project_t,
+) -> Fallible<()> {
+    let o = out(out_project, "out_project", std::ptr::null_mut())?;
+    let engine = handle(engine, "engine")?.engine();
+    let path = Path::new(text(path, path_len, "path")?);
+    let project = off_runtime(|| Project::open(engine, path, options))
+        .map_err(|e| wk_error_t::from_worker(&e))?;
+    let name = c_string(project.name());
+    let warnings = project
+        .spec()
+        .warnings
+        .iter()
+        .map(|w| c_string(w))
+        .collect();
+    *o = Box::into_raw(Box::new(wk_project_t {
+        project,
+        name,
+        warnings,
+    }));
+    Ok(())
+}
+
+fn borrowed_env(env: *const wk_env_t) -> Fallible<worker_core::Env> {
+    Ok(match env.is_null() {
+        true => Default::default(),
+        false => (*handle(env, "env")?.env).clone(),
+    })
 }
 
 /// Opens the project at `path` (UTF-8 `(ptr, len)`): a `wrangler.jsonc` / `wrangler.json` /
@@ -49,22 +134,46 @@ pub unsafe extern "C" fn wk_project_open(
     err: *mut *mut wk_error_t,
 ) -> wk_status_t {
     ffi_call(err, || {
-        let o = out(out_project, "out_project", std::ptr::null_mut())?;
-        let engine = handle(engine, "engine")?.engine();
-        let path = Path::new(text(path, path_len, "path")?);
         let options = ProjectOptions {
             state_dir: optional_path(state_dir, state_dir_len, "state_dir")?.map(Path::to_path_buf),
-            env: match env.is_null() {
-                true => Default::default(),
-                false => (*handle(env, "env")?.env).clone(),
-            },
+            env: borrowed_env(env)?,
             on_queue_event: None,
         };
-        let project = off_runtime(|| Project::open(engine, path, options))
-            .map_err(|e| wk_error_t::from_worker(&e))?;
-        let name = c_string(project.name());
-        *o = Box::into_raw(Box::new(wk_project_t { project, name }));
-        Ok(())
+        open(engine, path, path_len, options, out_project)
+    })
+}
+
+/// `wk_project_open` with options (`wk_project_options_init` first; NULL: the defaults), which
+/// can also observe the project's queue consumers. Errors as `wk_project_open`, and
+/// `WK_E_INVALID_ARGUMENT` for a bad `struct_size`. Blocks; any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_project_open_with(
+    engine: *const wk_engine_t,
+    path: *const c_char,
+    path_len: usize,
+    options: *const wk_project_options_t,
+    out_project: *mut *mut wk_project_t,
+    err: *mut *mut wk_error_t,
+) -> wk_status_t {
+    ffi_call(err, || {
+        let o = match options.is_null() {
+            true => wk_project_options_t::defaults(),
+            // SAFETY: a non-NULL `options` points to a `wk_project_options_t` of at least its
+            // `struct_size` bytes (API contract), which `read_versioned` checks first.
+            false => unsafe { read_versioned(options, "options", "wk_project_options_t")? },
+        };
+        // Owned from here: freed with the observer, or at once when there is none or opening fails.
+        let user_data = UserData::new(o.queue_event_user_data, o.queue_event_user_data_free);
+        let options = ProjectOptions {
+            state_dir: optional_path(o.state_dir, o.state_dir_len, "state_dir")?
+                .map(Path::to_path_buf),
+            env: borrowed_env(o.env)?,
+            on_queue_event: o
+                .on_queue_event
+                .is_some()
+                .then(|| queue_observer(o.on_queue_event, user_data)),
+        };
+        open(engine, path, path_len, options, out_project)
     })
 }
 
@@ -99,6 +208,39 @@ pub unsafe extern "C" fn wk_project_name(project: *const wk_project_t) -> *const
     ffi_value(std::ptr::null(), || match handle(project, "project") {
         Ok(p) => p.name.as_ptr(),
         Err(_) => std::ptr::null(),
+    })
+}
+
+/// How many warnings opening the project gave: config settings libworker ignores or does not
+/// support, each naming the setting. 0 for NULL. Any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_project_warning_count(project: *const wk_project_t) -> usize {
+    ffi_value(0, || {
+        handle(project, "project").map_or(0, |p| p.warnings.len())
+    })
+}
+
+/// Warning `index` (0-based) as NUL-terminated UTF-8 in `*out` (`*out_len` bytes), valid until
+/// the project is freed. Errors: `WK_E_INVALID_ARGUMENT` for NULL arguments or an index out of
+/// range. Any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_project_warning_at(
+    project: *const wk_project_t,
+    index: usize,
+    out_text: *mut *const c_char,
+    out_len: *mut usize,
+) -> wk_status_t {
+    ffi_status(|| {
+        let p = handle(project, "project")?;
+        let w = p.warnings.get(index).ok_or_else(|| {
+            invalid(format!(
+                "warning {index} is out of range ({} warnings)",
+                p.warnings.len()
+            ))
+        })?;
+        out(out_text, "out_text", w.as_ptr())?;
+        out(out_len, "out_len", w.as_bytes().len())?;
+        Ok(())
     })
 }
 

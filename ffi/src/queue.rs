@@ -9,11 +9,12 @@ use async_trait::async_trait;
 use serde_json::Value;
 use worker_core::HostError;
 use worker_core::LogLevel;
+use worker_core::project::QueueObserver;
 use worker_core::queue::{
     QueueBatch, QueueBatchMessage, QueueContentType, QueueMessage, QueueMetrics, QueueOutcome,
     QueueResult, QueueSender,
 };
-use worker_core::stores::{QueueBroker, QueueConsumer, SqliteQueue};
+use worker_core::stores::{BrokerEvent, QueueBroker, QueueConsumer, SqliteQueue};
 
 use crate::completion::*;
 use crate::engine::{off_runtime, wk_engine_t};
@@ -648,6 +649,115 @@ pub unsafe extern "C" fn wk_queue_broker_consume(
         b.broker
             .consume(consumer)
             .map_err(|e| wk_error_t::new(WK_E_INTERNAL, "internal", e))
+    })
+}
+
+/// Told what a queue broker did: `event_json[0..event_len]` (NUL-terminated, borrowed for the
+/// call) is one event as a JSON object whose `"type"` says which:
+/// - `{"type":"delivered","queue":Q,"ids":[...],"outcomes":[{"ack":true} | {"ack":false,
+///   "retryDelaySeconds":N|null}],"logs":[{"level":L,"message":M}],"durationMs":N,
+///   "error":null | {"code":STATUS,"kind":K,"name":N,"message":M,"stack":S,"location":L}}`
+///   (a batch went to the worker; outcomes in the batch's order; `error` when the handler failed);
+/// - `{"type":"deadLettered","queue":Q,"deadLetterQueue":D,"id":ID}` (out of retries, moved);
+/// - `{"type":"dropped","queue":Q,"id":ID,"attempts":N}` (out of retries, no dead-letter queue);
+/// - `{"type":"storageError","queue":Q,"message":M}` (the queue's file failed; retried later).
+///
+/// Called on the broker's thread, one event at a time; keep it short (hand the event to your
+/// own queue to do slow work).
+pub type wk_queue_event_cb = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, event_json: *const c_char, event_len: usize),
+>;
+
+fn log_json(logs: &[worker_core::LogEntry]) -> Value {
+    logs.iter()
+        .map(|l| serde_json::json!({"level": l.level.as_str(), "message": l.message}))
+        .collect()
+}
+
+fn error_json(e: &worker_core::WorkerError) -> Value {
+    serde_json::json!({
+        "code": kind_status(e.kind),
+        "kind": e.kind.as_str(),
+        "name": e.name,
+        "message": e.message,
+        "stack": e.stack,
+        "location": e.location.as_deref().unwrap_or(""),
+    })
+}
+
+/// One broker event as the JSON `wk_queue_event_cb` documents.
+fn event_json(event: &BrokerEvent) -> String {
+    let value = match event {
+        BrokerEvent::Delivered { queue, ids, result } => serde_json::json!({
+            "type": "delivered",
+            "queue": queue,
+            "ids": ids,
+            "outcomes": result.outcomes.iter().map(|o| match o {
+                QueueOutcome::Ack => serde_json::json!({"ack": true}),
+                QueueOutcome::Retry { delay_seconds } =>
+                    serde_json::json!({"ack": false, "retryDelaySeconds": delay_seconds}),
+            }).collect::<Vec<_>>(),
+            "logs": log_json(&result.logs),
+            "durationMs": result.duration.as_secs_f64() * 1000.0,
+            "error": result.error.as_ref().map(error_json),
+        }),
+        BrokerEvent::DeadLettered {
+            queue,
+            dead_letter_queue,
+            id,
+        } => serde_json::json!({
+            "type": "deadLettered", "queue": queue, "deadLetterQueue": dead_letter_queue, "id": id,
+        }),
+        BrokerEvent::Dropped {
+            queue,
+            id,
+            attempts,
+        } => serde_json::json!({"type": "dropped", "queue": queue, "id": id, "attempts": attempts}),
+        BrokerEvent::StorageError { queue, message } => {
+            serde_json::json!({"type": "storageError", "queue": queue, "message": message})
+        }
+    };
+    value.to_string()
+}
+
+/// The host's event callback as a broker observer; `user_data` is freed with the observer.
+pub(crate) fn queue_observer(on_event: wk_queue_event_cb, user_data: UserData) -> QueueObserver {
+    Arc::new(move |event: &BrokerEvent| {
+        let Some(f) = on_event else { return };
+        let mut json = event_json(event).into_bytes();
+        let len = json.len();
+        json.push(0);
+        let data = &user_data; // the whole UserData (Send + Sync), not its raw pointer field
+        // SAFETY: the host's callback with its own user_data and a NUL-terminated buffer that
+        // outlives the call, as `wk_queue_event_cb` documents.
+        unsafe { f(data.ptr, json.as_ptr().cast(), len) };
+    })
+}
+
+/// Sends every later event of this broker to `on_event` (see `wk_queue_event_cb`) instead of
+/// the default, which writes dropped messages and storage errors to stderr. `user_data` is
+/// passed to every call; `user_data_free` (may be NULL) is called exactly once: when another
+/// observer replaces this one or the broker is freed, after the last call, or before this
+/// function returns if it fails. Any thread.
+///
+/// Errors: `WK_E_INVALID_ARGUMENT` for a NULL broker or callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wk_queue_broker_observe(
+    broker: *const wk_queue_broker_t,
+    on_event: wk_queue_event_cb,
+    user_data: *mut c_void,
+    user_data_free: wk_user_data_free_cb,
+    err: *mut *mut wk_error_t,
+) -> wk_status_t {
+    let user_data = UserData::new(user_data, user_data_free);
+    ffi_call(err, || {
+        let b = handle(broker, "broker")?;
+        if on_event.is_none() {
+            return Err(invalid("on_event is NULL"));
+        }
+        let observer = queue_observer(on_event, user_data);
+        b.broker.set_observer(move |e| observer(e));
+        Ok(())
     })
 }
 

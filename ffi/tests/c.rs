@@ -330,6 +330,11 @@ fn c_queue_tests_run_clean() {
 }
 
 #[test]
+fn c_project_tests_run_clean() {
+    run_c_test("test_project");
+}
+
+#[test]
 fn c_cache_tests_run_clean() {
     run_c_test("test_cache");
 }
