@@ -222,9 +222,9 @@ fn env_for(
     }
 }
 
-fn running_loop_or_err(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+fn running_loop_or_err<'py>(py: Python<'py>, call: &str) -> PyResult<Bound<'py, PyAny>> {
     crate::env::running_loop(py)?
-        .ok_or_else(|| PyRuntimeError::new_err("execute_async needs a running asyncio loop"))
+        .ok_or_else(|| PyRuntimeError::new_err(format!("{call} needs a running asyncio loop")))
 }
 
 #[pymethods]
@@ -295,7 +295,7 @@ impl PyEngine {
         request: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.engine()?;
-        let lp = running_loop_or_err(py)?;
+        let lp = running_loop_or_err(py, "execute_async")?;
         let env = env_for(py, env, Some(&lp))?;
         let req = self::request(request)?;
         let fut = lp.call_method0("create_future")?;
@@ -337,7 +337,7 @@ impl PyEngine {
         args_json: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.engine()?;
-        let lp = running_loop_or_err(py)?;
+        let lp = running_loop_or_err(py, "execute_function_async")?;
         let env = env_for(py, env, Some(&lp))?;
         let fut = lp.call_method0("create_future")?;
         let (lp_owned, fut_owned) = (lp.clone().unbind(), fut.clone().unbind());
@@ -384,7 +384,7 @@ impl PyEngine {
         messages: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.engine()?;
-        let lp = running_loop_or_err(py)?;
+        let lp = running_loop_or_err(py, "execute_queue_async")?;
         let batch = crate::queue::batch(queue, messages)?;
         let env = env_for(py, env, Some(&lp))?;
         let fut = lp.call_method0("create_future")?;
