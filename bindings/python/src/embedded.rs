@@ -89,7 +89,8 @@ impl PyDirAssets {
     }
 }
 
-/// A queue in one SQLite file (the producer side; `worker.Project` runs consumers).
+/// A queue in one SQLite file: the producer binding in an `Env`, and what a `worker.QueueBroker`
+/// (or a `worker.Project`) delivers to a consumer worker.
 #[pyclass(name = "SqliteQueue", module = "worker._worker", frozen)]
 pub struct PySqliteQueue(pub Arc<SqliteQueue>);
 

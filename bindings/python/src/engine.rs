@@ -117,14 +117,14 @@ impl SourceLoader for PyLoader {
 
 // ---------------------------------------------------------------------- results
 
-fn logs_to_py<'py>(py: Python<'py>, logs: &[LogEntry]) -> PyResult<Bound<'py, PyList>> {
+pub fn logs_to_py<'py>(py: Python<'py>, logs: &[LogEntry]) -> PyResult<Bound<'py, PyList>> {
     PyList::new(
         py,
         logs.iter().map(|l| (l.level.as_str(), l.message.as_str())),
     )
 }
 
-fn error_to_py<'py>(py: Python<'py>, e: &Option<WorkerError>) -> PyResult<Bound<'py, PyAny>> {
+pub fn error_to_py<'py>(py: Python<'py>, e: &Option<WorkerError>) -> PyResult<Bound<'py, PyAny>> {
     Ok(match e {
         None => py.None().into_bound(py),
         Some(e) => (e.kind.as_str(), &e.name, &e.message, &e.stack, &e.location)
@@ -222,9 +222,9 @@ fn env_for(
     }
 }
 
-fn running_loop_or_err(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+fn running_loop_or_err<'py>(py: Python<'py>, call: &str) -> PyResult<Bound<'py, PyAny>> {
     crate::env::running_loop(py)?
-        .ok_or_else(|| PyRuntimeError::new_err("execute_async needs a running asyncio loop"))
+        .ok_or_else(|| PyRuntimeError::new_err(format!("{call} needs a running asyncio loop")))
 }
 
 #[pymethods]
@@ -295,7 +295,7 @@ impl PyEngine {
         request: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.engine()?;
-        let lp = running_loop_or_err(py)?;
+        let lp = running_loop_or_err(py, "execute_async")?;
         let env = env_for(py, env, Some(&lp))?;
         let req = self::request(request)?;
         let fut = lp.call_method0("create_future")?;
@@ -337,7 +337,7 @@ impl PyEngine {
         args_json: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.engine()?;
-        let lp = running_loop_or_err(py)?;
+        let lp = running_loop_or_err(py, "execute_function_async")?;
         let env = env_for(py, env, Some(&lp))?;
         let fut = lp.call_method0("create_future")?;
         let (lp_owned, fut_owned) = (lp.clone().unbind(), fut.clone().unbind());
@@ -347,6 +347,52 @@ impl PyEngine {
                 .await;
             Python::attach(|py| {
                 let v = function_to_py(py, &r).map(Bound::into_any);
+                settle_on_loop(&lp_owned, &fut_owned, v);
+            });
+        });
+        Ok(fut)
+    }
+
+    /// Delivers `messages` as one batch of `queue` to the worker's `queue()` handler; returns
+    /// the raw queue result tuple (see `queue::result_to_py`).
+    #[pyo3(signature = (site_id, deploy_key, env, queue, messages))]
+    fn execute_queue<'py>(
+        &self,
+        py: Python<'py>,
+        site_id: &str,
+        deploy_key: &str,
+        env: Option<&Bound<'py, PyEnv>>,
+        queue: &str,
+        messages: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let engine = self.engine()?;
+        let batch = crate::queue::batch(queue, messages)?;
+        let env = env_for(py, env, None)?;
+        let r = py.detach(|| engine.queue_blocking(site_id, deploy_key, env, batch));
+        crate::queue::result_to_py(py, &r)
+    }
+
+    /// Like `execute_queue`, but returns an asyncio future of the raw result tuple.
+    #[pyo3(signature = (site_id, deploy_key, env, queue, messages))]
+    fn execute_queue_async<'py>(
+        &self,
+        py: Python<'py>,
+        site_id: String,
+        deploy_key: String,
+        env: Option<&Bound<'py, PyEnv>>,
+        queue: &str,
+        messages: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.engine()?;
+        let lp = running_loop_or_err(py, "execute_queue_async")?;
+        let batch = crate::queue::batch(queue, messages)?;
+        let env = env_for(py, env, Some(&lp))?;
+        let fut = lp.call_method0("create_future")?;
+        let (lp_owned, fut_owned) = (lp.clone().unbind(), fut.clone().unbind());
+        runtime().spawn(async move {
+            let r = engine.queue(&site_id, &deploy_key, env, batch).await;
+            Python::attach(|py| {
+                let v = crate::queue::result_to_py(py, &r).map(Bound::into_any);
                 settle_on_loop(&lp_owned, &fut_owned, v);
             });
         });

@@ -8,6 +8,7 @@ mod engine;
 mod env;
 mod pool;
 mod project;
+mod queue;
 mod stores;
 
 use conv::py_to_json;
@@ -66,6 +67,7 @@ fn _worker(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<embedded::PyDirAssets>()?;
     m.add_class::<embedded::PySqliteQueue>()?;
     m.add_class::<project::PyProject>()?;
+    m.add_class::<queue::PyQueueBroker>()?;
     m.add_function(wrap_pyfunction!(project::read_config, m)?)?;
     m.add_function(wrap_pyfunction!(r2_conditional_holds, m)?)?;
     m.add_function(wrap_pyfunction!(r2_resolve_range, m)?)?;

@@ -4,17 +4,19 @@
 use crate::conv::json_to_py;
 use crate::engine::{PyEngine, request, result_to_py, runtime, settle_on_loop};
 use crate::env::{PyEnv, running_loop};
+use crate::queue::{check_not_in_callback, observer};
 use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use worker_core::project::{Project, ProjectOptions};
+use worker_core::project::{Project, ProjectOptions, QueueObserver};
 
 #[pyclass(name = "Project", module = "worker._worker", frozen)]
 pub struct PyProject {
     project: RwLock<Option<Arc<Project>>>,
     name: String,
+    warnings: Vec<String>,
 }
 
 impl PyProject {
@@ -30,28 +32,34 @@ impl PyProject {
 #[pymethods]
 impl PyProject {
     /// Opens the project (returns `(project, None)`, or `(None, error_tuple)` when its worker
-    /// does not load). Python stores in `env` keep the loop they were registered on.
+    /// does not load). Python stores in `env` keep the loop they were registered on;
+    /// `on_queue_event` gets the queue consumers' events as `queue::observer` delivers them.
     #[staticmethod]
-    #[pyo3(signature = (engine, path, state_dir=None, env=None))]
+    #[pyo3(signature = (engine, path, state_dir=None, env=None, on_queue_event=None))]
     fn open<'py>(
         py: Python<'py>,
         engine: &Bound<'py, PyEngine>,
         path: PathBuf,
         state_dir: Option<PathBuf>,
         env: Option<&Bound<'py, PyEnv>>,
+        on_queue_event: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let engine = engine.get().engine()?;
         let options = ProjectOptions {
             state_dir,
             env: env.map(|e| (*e.get().base()).clone()).unwrap_or_default(),
-            ..Default::default()
+            on_queue_event: on_queue_event
+                .filter(|cb| !cb.is_none(py))
+                .map(|cb| Arc::new(observer(cb)) as QueueObserver),
         };
         match py.detach(|| Project::open(&engine, &path, options)) {
             Ok(p) => {
                 let name = p.name().to_string();
+                let warnings = p.spec().warnings.clone();
                 let p = PyProject {
                     project: RwLock::new(Some(Arc::new(p))),
                     name,
+                    warnings,
                 };
                 (Py::new(py, p)?, py.None()).into_pyobject(py)
             }
@@ -66,6 +74,12 @@ impl PyProject {
     #[getter]
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What the config asks for that libworker ignores, one sentence each.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 
     /// One request through static assets and the worker; the raw result tuple of `execute`.
@@ -102,7 +116,8 @@ impl PyProject {
     }
 
     /// Stops the queue consumers (after the batches in flight); later fetches raise.
-    fn close(&self, py: Python<'_>) {
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        check_not_in_callback("the project")?;
         let p = self.project.write().unwrap().take();
         if let Some(p) = p {
             py.detach(move || {
@@ -110,6 +125,7 @@ impl PyProject {
                 drop(p);
             });
         }
+        Ok(())
     }
 }
 

@@ -40,6 +40,17 @@ def test_readme_project_example(tmp_path, capsys, monkeypatch) -> None:
     assert list(scope["kv"]["KV"].data) == ["k"]
 
 
+def test_readme_queue_examples(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    execute_queue, broker = blocks()[3:5]
+    scope: dict = {}
+    exec(execute_queue, scope)
+    assert capsys.readouterr().out == "[(True, None), (False, 60)]\n"
+    exec(broker, scope)
+    assert capsys.readouterr().out == "orders mail for order 42\n"
+    assert scope["broker"].closed
+
+
 def test_project_readme_python_example(tmp_path, capsys, monkeypatch) -> None:
     """The KV store in the repository's top-level README."""
     monkeypatch.chdir(tmp_path)

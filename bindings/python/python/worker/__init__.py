@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json as _json
 import os
+import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Union
+from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _worker
 from ._errors import (
@@ -37,8 +38,10 @@ from ._protocols import (
     R2Store,
     SourceLoader,
 )
+from ._queue import queue_result as _queue_result
 from ._types import (
     AssetRequest,
+    BrokerEvent,
     AssetResponse,
     CachedResponse,
     Headers,
@@ -47,8 +50,15 @@ from ._types import (
     KvList,
     LogEntry,
     Module,
+    QueueDeadLettered,
+    QueueDelivered,
+    QueueDelivery,
+    QueueDropped,
     QueueMessage,
     QueueMetrics,
+    QueueOutcome,
+    QueueResult,
+    QueueStorageError,
     R2ObjectBody,
     Request,
     Response,
@@ -69,12 +79,14 @@ from ._worker import (
 )
 
 __all__ = [
-    "AssetRequest", "AssetResponse", "AssetsFetcher", "BadHandler", "Body", "CacheStore",
+    "AssetRequest", "AssetResponse", "AssetsFetcher", "BadHandler", "Body", "BrokerEvent",
+    "CacheStore",
     "CachedResponse", "D1Database", "DirAssets", "Engine", "EngineConfig", "Env",
     "ExceededCpu", "ExceededMemory", "ExceededResponseSize", "ExceededWallTime", "FsR2",
     "Headers", "InternalError", "JSException", "KvEntry", "KvKey", "KvList", "KvStore",
-    "LimitExceeded", "LogEntry", "MemoryCache", "Module", "QueueMessage", "QueueMetrics",
-    "QueueSender", "R2ObjectBody", "R2Store", "Request", "Response", "ScriptError",
+    "LimitExceeded", "LogEntry", "MemoryCache", "Module", "QueueBroker", "QueueDeadLettered",
+    "QueueDelivered", "QueueDelivery", "QueueDropped", "QueueMessage", "QueueMetrics",
+    "QueueOutcome", "QueueResult", "QueueSender", "QueueStorageError", "R2ObjectBody", "R2Store", "Request", "Response", "ScriptError",
     "ScriptNotFound", "SourceLoader", "SqliteD1", "SqliteKv", "SqliteQueue", "WorkerError",
     "WorkerSource", "Project", "read_config", "r2_conditional_holds", "r2_resolve_range",
 ]
@@ -131,6 +143,7 @@ class Engine:
         else:
             options = dict(config or {})
         self._native = _worker.Engine(source_loader, **options)
+        self._brokers: "weakref.WeakSet[QueueBroker]" = weakref.WeakSet()
 
     def execute(self, site_id: str, deploy_key: str, env: Optional[Env] = None,
                 request: Union[Request, str, None] = None) -> Response:
@@ -157,6 +170,23 @@ class Engine:
             site_id, deploy_key, env, name, _json.dumps(list(args)))
         return _function_result(raw)
 
+    def execute_queue(self, site_id: str, deploy_key: str, env: Optional[Env], queue: str,
+                      messages: Iterable[Union[QueueDelivery, Mapping[str, Any]]]) -> QueueResult:
+        """Delivers ``messages`` (at most 100) as one batch of the queue named ``queue`` to the
+        worker's ``queue()`` handler, in the same isolate as its fetch requests, and waits for
+        the handler and its ``waitUntil`` work. The GIL is released meanwhile. A handler that
+        throws does not raise: the result's ``error`` says why, and its outcomes still tell
+        which messages to retry. Raises ValueError / TypeError for a malformed message."""
+        return _queue_result(self._native.execute_queue(site_id, deploy_key, env, queue, messages))
+
+    async def execute_queue_async(self, site_id: str, deploy_key: str, env: Optional[Env],
+                                  queue: str,
+                                  messages: Iterable[Union[QueueDelivery, Mapping[str, Any]]]
+                                  ) -> QueueResult:
+        """``execute_queue`` for asyncio: awaits the result without blocking the loop."""
+        raw = await self._native.execute_queue_async(site_id, deploy_key, env, queue, messages)
+        return _queue_result(raw)
+
     def compile_and_cache(self, site_id: str, deploy_key: str,
                           source: Union[str, WorkerSource]) -> bytes:
         """Compiles ``source`` for (site, deploy), which later requests then use instead of
@@ -168,8 +198,10 @@ class Engine:
         return cache
 
     def close(self) -> None:
-        """Lets in-flight requests finish and stops the engine; later calls raise
-        ``RuntimeError``. Calling it again does nothing."""
+        """Closes the queue brokers started on this engine, lets in-flight requests finish and
+        stops the engine; later calls raise ``RuntimeError``. Calling it again does nothing."""
+        for broker in list(self._brokers):
+            broker.close()
         self._native.close()
 
     @property
@@ -187,17 +219,67 @@ class Engine:
         return _worker.Engine.v8_version()
 
 
+class QueueBroker:
+    """Delivers embedded queues (``worker.SqliteQueue`` files) to workers' ``queue()``
+    handlers as Cloudflare does: in batches, retrying, dead-lettering, on a thread of its own.
+    ``on_event(event)`` is told what it did (``QueueDelivered``, ``QueueDeadLettered``,
+    ``QueueDropped``, ``QueueStorageError``); it runs on the broker's thread with the GIL
+    held, so keep it short, and an exception it raises is reported through
+    ``sys.unraisablehook`` without stopping the broker. Without ``on_event``, drops and
+    storage errors are written to stderr. Closing the engine closes its brokers."""
+
+    def __init__(self, engine: Engine,
+                 on_event: Optional[Callable[[BrokerEvent], Any]] = None) -> None:
+        self._native = _worker.QueueBroker(engine._native, on_event)
+        engine._brokers.add(self)
+        # Stops the broker's thread before the interpreter goes away, if nobody closed it.
+        weakref.finalize(self, self._native.close)
+
+    def consume(self, queue: str, store: SqliteQueue, site_id: str, deploy_key: str,
+                env: Optional[Env] = None, *, max_batch_size: int = 10,
+                max_batch_timeout: float = 5.0, max_retries: int = 3, retry_delay: int = 0,
+                dead_letter_queue: Optional[Tuple[str, SqliteQueue]] = None) -> None:
+        """Starts delivering the messages of ``store`` (the worker's ``batch.queue`` is
+        ``queue``) to worker (``site_id``, ``deploy_key``), which runs with ``env``. Batches
+        hold up to ``max_batch_size`` messages (1-100) and wait at most ``max_batch_timeout``
+        seconds (0-60) to fill. A retried message comes back after the ``delaySeconds`` the
+        worker gave, else ``retry_delay`` seconds; after ``max_retries`` retries it moves to
+        ``dead_letter_queue`` (a ``(name, SqliteQueue)`` pair), or is dropped without one.
+        Consuming a queue name again replaces its consumer."""
+        self._native.consume(queue, store, site_id, deploy_key, env, max_batch_size,
+                             float(max_batch_timeout), max_retries, retry_delay,
+                             dead_letter_queue)
+
+    def close(self) -> None:
+        """Stops every consumer after its batch in flight; undelivered messages stay in their
+        files. Calling it again does nothing."""
+        self._native.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._native.closed
+
+    def __enter__(self) -> "QueueBroker":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 class Project:
     """A wrangler project running in ``engine``, as ``wk serve`` runs it: ``path`` is a
     ``wrangler.jsonc`` / ``.json`` / ``.toml``, a directory holding one, or a worker script.
     Bindings the config declares get embedded stores under ``state_dir`` (default
     ``.wk-state`` beside the config) unless ``env`` names a store for them; ``env``'s vars add
-    to or replace the config's. Queue consumers run until ``close()``."""
+    to or replace the config's. Queue consumers run until ``close()``; ``on_queue_event``
+    receives their events as ``QueueBroker``'s ``on_event`` does."""
 
     def __init__(self, engine: Engine, path: Union[str, "os.PathLike[str]"], *,
                  state_dir: Union[str, "os.PathLike[str]", None] = None,
-                 env: Optional[Env] = None) -> None:
-        native, error = _worker.Project.open(engine._native, path, state_dir, env)
+                 env: Optional[Env] = None,
+                 on_queue_event: Optional[Callable[[BrokerEvent], Any]] = None) -> None:
+        native, error = _worker.Project.open(engine._native, path, state_dir, env,
+                                             on_queue_event)
         if error is not None:
             raise _error(error)
         self._native = native
@@ -206,6 +288,12 @@ class Project:
     def name(self) -> str:
         """The project's name: its site id in the engine."""
         return self._native.name
+
+    @property
+    def warnings(self) -> List[str]:
+        """What the config asks for that libworker ignores (unsupported bindings and settings,
+        unknown keys), one message each."""
+        return self._native.warnings
 
     def fetch(self, request: Union[Request, str]) -> Response:
         """One request: static assets where the routing rules give them the request, else

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import json as _json
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from datetime import datetime
+from typing import (
+    TYPE_CHECKING, Any, ClassVar, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence,
+    Tuple, Union,
+)
+
+if TYPE_CHECKING:
+    from ._errors import WorkerError
 
 Headers = Union[Sequence[Tuple[str, str]], Mapping[str, Union[str, Sequence[str]]]]
 """Request headers: ``(name, value)`` pairs in order (repeats allowed), or a mapping whose
@@ -164,3 +171,96 @@ class R2ObjectBody:
     object: Dict[str, Any]
     body: Union[bytes, Iterable[bytes]]
     range: Optional[Tuple[int, int]] = None
+
+
+# ---------------------------------------------------------------------- queue consumers
+
+
+@dataclass(init=False)
+class QueueDelivery:
+    """A message to deliver to a worker's ``queue()`` handler. ``body`` is bytes or str, in
+    the encoding ``content_type`` names: "json" (JSON text, the worker gets the parsed value),
+    "text" (UTF-8, a string), "bytes" (an ArrayBuffer) or "v8" (structured clone, as a worker
+    sent it). ``timestamp`` is when it was sent: a datetime or milliseconds since the UNIX
+    epoch (None: now). ``attempts`` counts deliveries, this one included."""
+
+    id: str
+    body: Union[bytes, str]
+    content_type: str
+    timestamp: Union[datetime, int, float, None]
+    attempts: int
+
+    def __init__(self, id: str, body: Union[bytes, str], *, content_type: str = "json",
+                 timestamp: Union[datetime, int, float, None] = None, attempts: int = 1) -> None:
+        self.id = id
+        self.body = body
+        self.content_type = content_type
+        self.timestamp = timestamp
+        self.attempts = attempts
+
+
+class QueueOutcome(NamedTuple):
+    """What the handler decided for one message: acked (delete it), or retried, after
+    ``retry_delay`` seconds when the worker gave ``delaySeconds`` (None: your own delay)."""
+
+    ack: bool
+    retry_delay: Optional[int] = None
+
+
+@dataclass
+class QueueResult:
+    """A delivered batch: one outcome per message, in the batch's order. ``error`` is the
+    ``WorkerError`` when the handler threw (or could not run); messages it had not acked are
+    then retried."""
+
+    outcomes: List[QueueOutcome]
+    logs: List[LogEntry] = field(default_factory=list)
+    duration_ms: float = 0.0
+    error: Optional["WorkerError"] = None
+
+
+class BrokerEvent:
+    """Something a queue broker did; ``kind`` tells which subclass it is."""
+
+    kind: ClassVar[str]
+
+
+@dataclass
+class QueueDelivered(BrokerEvent):
+    """A batch of ``queue`` went to its consumer worker: the messages' ``ids`` and its
+    ``result`` (outcomes, logs, error)."""
+
+    kind: ClassVar[str] = "delivered"
+    queue: str
+    ids: List[str]
+    result: QueueResult
+
+
+@dataclass
+class QueueDeadLettered(BrokerEvent):
+    """Message ``id`` ran out of retries and moved to ``dead_letter_queue``."""
+
+    kind: ClassVar[str] = "dead_lettered"
+    queue: str
+    dead_letter_queue: str
+    id: str
+
+
+@dataclass
+class QueueDropped(BrokerEvent):
+    """Message ``id`` ran out of retries after ``attempts`` deliveries and, with no dead-letter
+    queue, was deleted."""
+
+    kind: ClassVar[str] = "dropped"
+    queue: str
+    id: str
+    attempts: int
+
+
+@dataclass
+class QueueStorageError(BrokerEvent):
+    """The queue's file failed (``message`` says how); the broker tries again later."""
+
+    kind: ClassVar[str] = "storage_error"
+    queue: str
+    message: str
