@@ -265,8 +265,10 @@ export declare class FsR2 {
 export declare class SqliteD1 {
   constructor(path: string)
 }
-/** The embedded queue (producer side): one SQLite file. */
+/** The embedded queue: one SQLite file. Workers send to it; a QueueBroker delivers from it. */
 export declare class SqliteQueue {
+  /** Only a SqliteQueue will do where one is asked for (a QueueBroker reads its file itself). */
+  private readonly embeddedQueue: true
   constructor(path: string)
 }
 /** The embedded static-assets server with Cloudflare's rules. */
@@ -307,6 +309,88 @@ export declare class Env {
 /** An Env, a spec (converted once per object), or nothing. */
 export type EnvLike = Env | EnvSpec | null | undefined
 
+// ---------------------------------------------------------------- queue consumers
+
+/** One message for a worker's queue() handler (Engine#executeQueue). */
+export interface QueueDelivery {
+  /** Stable across redeliveries (`message.id`). */
+  id: string
+  /** Encoded as `contentType` says: JSON text for 'json' (the default), UTF-8 for 'text', raw bytes for 'bytes', V8 serialization for 'v8'. */
+  body: string | Bytes
+  contentType?: 'json' | 'text' | 'bytes' | 'v8'
+  /** When it was sent: ms since the epoch or a Date (default: now). */
+  timestamp?: number | Date
+  /** 1 on the first delivery (the default), one more on every retry. */
+  attempts?: number
+}
+
+/** What the handler decided for one message. */
+export interface QueueOutcome {
+  /** true: done, delete it; false: deliver it again. */
+  ack: boolean
+  /** The delay the worker asked for with retry({delaySeconds}); null when it gave none (or acked). */
+  retryDelaySeconds: number | null
+}
+
+/** What a queue() handler did with a batch: one outcome per message, in order. */
+export interface QueueResult {
+  outcomes: QueueOutcome[]
+  logs: LogEntry[]
+  durationMs: number
+  /** Why the handler failed (its undecided messages are then retried); null when it succeeded. */
+  error: WorkerError | null
+}
+
+/** What a QueueBroker (or a project's queue consumers) did. */
+export type QueueEvent =
+  /** A batch went to the worker. */
+  | { type: 'delivered'; queue: string; ids: string[]; result: QueueResult }
+  /** A message ran out of retries and moved to the dead-letter queue. */
+  | { type: 'deadLettered'; queue: string; deadLetterQueue: string; id: string }
+  /** A message ran out of retries and, with no dead-letter queue, was deleted. */
+  | { type: 'dropped'; queue: string; id: string; attempts: number }
+  /** The queue's file failed; the broker tries again later. */
+  | { type: 'storageError'; queue: string; message: string }
+
+/** Runs on Node's event loop; throwing (or rejecting) becomes a process warning. */
+export type QueueEventListener = (event: QueueEvent) => void | Promise<void>
+
+/** wrangler's `queues.consumers` entry for one embedded queue. */
+export interface QueueConsumerOptions {
+  /** The queue's name: `batch.queue`, and `queue` in events. */
+  queue: string
+  store: SqliteQueue
+  /** The consuming worker and the env it runs with. */
+  siteId: string
+  deployKey: string
+  env?: EnvLike
+  /** At most this many messages per batch, 1..100 (default 10). */
+  maxBatchSize?: number
+  /** How long a partial batch waits for more, 0..60000 ms (default 5000). */
+  maxBatchTimeoutMs?: number
+  /** Retries before a message is dead-lettered or dropped, 0..100 (default 3). */
+  maxRetries?: number
+  /** Delay of retries the worker gave none for, seconds (default 0). */
+  retryDelaySeconds?: number
+  /** Where messages out of retries go; without it they are dropped. */
+  deadLetter?: { queue: string; store: SqliteQueue }
+}
+
+/**
+ * Delivers embedded queues to workers' queue() handlers on a thread of its own, batching,
+ * retrying and dead-lettering as Cloudflare does. An idle broker does not keep the process alive.
+ */
+export declare class QueueBroker {
+  /** Without `onEvent`, drops and storage errors are written to stderr. */
+  constructor(engine: Engine, options?: { onEvent?: QueueEventListener })
+  /** Starts delivering a queue; consuming a queue name again replaces its consumer. */
+  consume(options: QueueConsumerOptions): void
+  /** Stops the consumers after their batches in flight; messages stay in their files. */
+  close(): Promise<void>
+}
+
+// ---------------------------------------------------------------- engine and project
+
 export declare class Engine {
   constructor(config?: EngineConfig, options?: EngineOptions)
   /** The V8 version workers run on (libworker's, not Node's). */
@@ -315,17 +399,24 @@ export declare class Engine {
   execute(siteId: string, deployKey: string, env: EnvLike, request: WorkerRequest): Promise<WorkerResponse>
   /** Calls a named export with (env, ...args); args and result cross as JSON. */
   executeFunction<T = unknown>(siteId: string, deployKey: string, env: EnvLike, name: string, ...args: unknown[]): Promise<FunctionResult<T>>
+  /**
+   * Delivers messages as one batch of `queue` to the worker's queue() handler. A failing handler
+   * does not reject: `error` says why and the outcomes still count.
+   */
+  executeQueue(siteId: string, deployKey: string, env: EnvLike, queue: string, messages: QueueDelivery[]): Promise<QueueResult>
   /** Compiles a worker (ScriptError with file:line:col if it does not); resolves to V8's code cache. */
   compileAndCache(siteId: string, deployKey: string, source: WorkerSource): Promise<Buffer>
   /** Opens a wrangler project (config file, directory or script) as `wk serve` runs it. */
-  openProject(path: string, options?: { stateDir?: string; env?: EnvLike }): Promise<Project>
-  /** Stops the engine; later calls reject with InternalError. */
+  openProject(path: string, options?: { stateDir?: string; env?: EnvLike; onQueueEvent?: QueueEventListener }): Promise<Project>
+  /** Stops the engine, its queue brokers and projects; later calls reject with InternalError. */
   close(): Promise<void>
 }
 
 export declare class Project {
   /** wrangler's `name`, else the script's file name without extension. */
   readonly name: string
+  /** What the config asks for that libworker ignores (unsupported settings and bindings). */
+  readonly warnings: string[]
   /** One request: static assets where the routing rules say so, else the worker. */
   fetch(request: WorkerRequest): Promise<WorkerResponse>
   /** Stops the project's queue consumers. */

@@ -161,6 +161,107 @@ function guarded(f) {
   }
 }
 
+// ---------------------------------------------------------------- queues
+
+const CONTENT_TYPES = ['json', 'text', 'bytes', 'v8']
+/** Cloudflare's largest batch, and the most a consumer may ask for. */
+const MAX_BATCH = 100
+
+function nonEmptyString(v, what) {
+  if (typeof v !== 'string' || v === '') throw new TypeError(`${what} must be a non-empty string`)
+  return v
+}
+
+/** An integer in [min, max], else a RangeError naming the option (TypeError when not a number). */
+function integerIn(v, min, max, what) {
+  if (typeof v !== 'number') throw new TypeError(`${what} must be a number`)
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${what} must be an integer from ${min} to ${max}, got ${v}`)
+  return v
+}
+
+function timestampMs(v, what) {
+  const ms = v instanceof Date ? v.getTime() : v
+  if (typeof ms !== 'number') throw new TypeError(`${what} must be milliseconds since the epoch or a Date`)
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`${what} must be a time after 1970, got ${v}`)
+  return ms
+}
+
+/** The messages of one batch in the shape the native side reads; throws on anything it would not deliver. */
+function queueBatch(messages) {
+  if (!Array.isArray(messages)) throw new TypeError('messages must be an array of {id, body, contentType, timestamp, attempts}')
+  if (messages.length === 0 || messages.length > MAX_BATCH) {
+    throw new RangeError(`a batch holds 1 to ${MAX_BATCH} messages, got ${messages.length}`)
+  }
+  const now = Date.now()
+  return messages.map((m, i) => {
+    const at = `messages[${i}]`
+    if (m === null || typeof m !== 'object') throw new TypeError(`${at} must be an object {id, body, ...}`)
+    const { id, body, contentType = 'json', timestamp = now, attempts = 1 } = m
+    if (!CONTENT_TYPES.includes(contentType)) {
+      throw new TypeError(`${at}.contentType must be one of ${CONTENT_TYPES.map((t) => `'${t}'`).join(', ')}, got ${JSON.stringify(contentType)}`)
+    }
+    return {
+      id: nonEmptyString(id, `${at}.id`),
+      timestamp: timestampMs(timestamp, `${at}.timestamp`),
+      contentType,
+      body: stores.toBuffer(body, `${at}.body`),
+      attempts: integerIn(attempts, 1, 2 ** 32 - 1, `${at}.attempts`),
+    }
+  })
+}
+
+/** A queue handler's result: `error` is a WorkerError (not thrown: the outcomes still count). */
+function queueResult(raw) {
+  return {
+    outcomes: raw.outcomes.map((o) => ({ ack: o.ack, retryDelaySeconds: o.retryDelaySeconds ?? null })),
+    logs: raw.logs,
+    durationMs: raw.durationMs,
+    error: raw.error ? workerError(raw.error, raw.logs) : null,
+  }
+}
+
+function brokerEvent(raw) {
+  switch (raw.type) {
+    case 'delivered':
+      return { type: raw.type, queue: raw.queue, ids: raw.ids, result: queueResult(raw.result) }
+    case 'deadLettered':
+      return { type: raw.type, queue: raw.queue, deadLetterQueue: raw.deadLetterQueue, id: raw.id }
+    case 'dropped':
+      return { type: raw.type, queue: raw.queue, id: raw.id, attempts: raw.attempts }
+    default:
+      return { type: raw.type, queue: raw.queue, message: raw.message }
+  }
+}
+
+function warnListenerFailed(what, e) {
+  const text = e instanceof Error ? e.message : String(e)
+  process.emitWarning(`${what} threw: ${text}`, {
+    type: 'WorkerRuntimeWarning',
+    code: 'WORKER_RUNTIME_QUEUE_LISTENER',
+    detail: e instanceof Error ? e.stack : undefined,
+  })
+}
+
+/**
+ * What the native broker calls on Node's loop for each event. A listener that throws (or
+ * rejects) is reported as a process warning: the broker carries on, and so does the process.
+ */
+function eventListener(listener, what) {
+  if (listener === undefined || listener === null) return null
+  if (typeof listener !== 'function') throw new TypeError(`${what} must be a function (event) => void`)
+  return (raw) => {
+    try {
+      const r = listener(brokerEvent(raw))
+      if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then(undefined, (e) => warnListenerFailed(what, e))
+    } catch (e) {
+      warnListenerFailed(what, e)
+    }
+  }
+}
+
+/** What a QueueBroker needs of its engine, which keeps it from the public API. */
+const engineParts = new WeakMap()
+
 // ---------------------------------------------------------------- engine
 
 /**
@@ -173,6 +274,8 @@ function guarded(f) {
 class Engine {
   #native
   #poller
+  /** Brokers and projects to stop before the engine. */
+  #owned = new Set()
 
   constructor(config = {}, { sourceLoader } = {}) {
     const { busyPollMicros = 50, ...engineConfig } = config ?? {}
@@ -182,6 +285,7 @@ class Engine {
     const loader = sourceLoader === undefined ? null : stores.loaderDispatcher(sourceLoader)
     this.#native = new native.NativeEngine(engineConfig, loader)
     this.#poller = new Poller(this.#native, busyPollMicros / 1000)
+    engineParts.set(this, { native: this.#native, owned: this.#owned })
   }
 
   /** The V8 version the workers run on. */
@@ -211,6 +315,21 @@ class Engine {
   }
 
   /**
+   * Delivers `messages` as one batch of the queue named `queue` to the worker's queue() handler,
+   * in the same isolate as its fetch requests. Resolves to {outcomes, logs, durationMs, error}
+   * with one {ack, retryDelaySeconds} per message, in order: messages the handler did not
+   * decide are acked when it succeeded and retried when it failed, in which case `error` is the
+   * WorkerError (the promise does not reject: the outcomes still matter).
+   */
+  async executeQueue(siteId, deployKey, env, queue, messages) {
+    const name = nonEmptyString(queue, 'queue')
+    const batch = queueBatch(messages)
+    const e = nativeEnv(env)
+    const raw = await this.#call('queue', siteId, deployKey, e, name, batch)
+    return queueResult(raw)
+  }
+
+  /**
    * Compiles `source` for (siteId, deployKey), which later requests then use instead of the
    * source loader. Rejects with a ScriptError (with file:line:col) when it does not compile;
    * resolves to V8's code cache for the main module.
@@ -226,13 +345,15 @@ class Engine {
    * Opens a wrangler project (a wrangler.jsonc/.json/.toml, a directory holding one, or a
    * worker script) the way `wk serve` runs it. Its bindings get embedded stores under
    * `stateDir` (default: .wk-state beside the config) unless `env` names a binding, in which
-   * case the host's store replaces it.
+   * case the host's store replaces it. `onQueueEvent(event)` hears what its queue consumers do
+   * (the events of QueueBroker).
    */
-  async openProject(path, { stateDir, env } = {}) {
+  async openProject(path, { stateDir, env, onQueueEvent } = {}) {
     const e = nativeEnv(env)
-    const opened = await guarded(() => this.#native.openProject(String(path), stateDir ?? null, e))
+    const listener = eventListener(onQueueEvent, 'onQueueEvent')
+    const opened = await guarded(() => this.#native.openProject(String(path), stateDir ?? null, e, listener))
     if (!(opened instanceof native.NativeProject)) throw workerError(opened, [])
-    return new Project(opened, this.#poller)
+    return new Project(opened, this.#poller, this.#owned)
   }
 
   /** Starts a native call and lets the poller watch for its answer. */
@@ -242,9 +363,13 @@ class Engine {
     return promise
   }
 
-  /** Stops the engine; later calls reject. Resolves when in-flight work has finished. */
-  close() {
-    return this.#native.close()
+  /**
+   * Stops the engine, with its queue brokers and projects; later calls reject. Resolves when
+   * in-flight work has finished.
+   */
+  async close() {
+    const owned = [...this.#owned].map((o) => o.close())
+    await Promise.all([...owned, this.#native.close()])
   }
 }
 
@@ -252,15 +377,25 @@ class Engine {
 class Project {
   #native
   #poller
+  #owners
+  #warnings
 
-  constructor(handle, poller) {
+  constructor(handle, poller, owners) {
     this.#native = handle
     this.#poller = poller
+    this.#owners = owners
+    this.#warnings = handle.warnings
+    owners.add(this)
   }
 
   /** The project's name: wrangler's `name`, else the script's file name without extension. */
   get name() {
     return this.#native.name
+  }
+
+  /** What the config asks for that libworker ignores (unsupported bindings and settings). */
+  get warnings() {
+    return [...this.#warnings]
   }
 
   /** One request as `wk serve` handles it: static assets where routing says so, else the worker. */
@@ -274,6 +409,75 @@ class Project {
 
   /** Stops the project's queue consumers. */
   close() {
+    this.#owners.delete(this)
+    return this.#native.close()
+  }
+}
+
+/**
+ * Delivers embedded queues (SqliteQueue) to workers' queue() handlers on a thread of its own,
+ * batching, retrying and dead-lettering as Cloudflare does. `onEvent(event)` runs on Node's
+ * event loop for every delivery, dead-lettered or dropped message and storage error; without it,
+ * drops and storage errors go to stderr. An idle broker does not keep the process alive.
+ */
+class QueueBroker {
+  #native
+  #owners
+
+  constructor(engine, { onEvent } = {}) {
+    const parts = engineParts.get(engine)
+    if (!parts) throw new TypeError('new QueueBroker(engine): engine must be an Engine')
+    const listener = eventListener(onEvent, 'onEvent')
+    this.#native = guarded(() => new native.NativeQueueBroker(parts.native, listener))
+    this.#owners = parts.owned
+    this.#owners.add(this)
+  }
+
+  /**
+   * Starts delivering `store` (the queue named `queue`) to worker (siteId, deployKey), which
+   * runs with `env`. A queue name consumed again replaces its consumer. Messages still failing
+   * after `maxRetries` retries go to `deadLetter.store`, or are dropped without one.
+   */
+  consume({
+    queue,
+    store,
+    siteId,
+    deployKey,
+    env,
+    maxBatchSize = 10,
+    maxBatchTimeoutMs = 5000,
+    maxRetries = 3,
+    retryDelaySeconds = 0,
+    deadLetter,
+  } = {}) {
+    nonEmptyString(queue, 'queue')
+    if (!(store instanceof native.SqliteQueue)) throw new TypeError('store must be a SqliteQueue')
+    nonEmptyString(siteId, 'siteId')
+    nonEmptyString(deployKey, 'deployKey')
+    const options = {
+      maxBatchSize: integerIn(maxBatchSize, 1, MAX_BATCH, 'maxBatchSize'),
+      maxBatchTimeoutMs: integerIn(maxBatchTimeoutMs, 0, 60_000, 'maxBatchTimeoutMs'),
+      maxRetries: integerIn(maxRetries, 0, 100, 'maxRetries'),
+      retryDelaySeconds: integerIn(retryDelaySeconds, 0, 43_200, 'retryDelaySeconds'),
+    }
+    let deadLetterQueue = null
+    let deadLetterStore = null
+    if (deadLetter !== undefined && deadLetter !== null) {
+      deadLetterQueue = nonEmptyString(deadLetter.queue, 'deadLetter.queue')
+      if (deadLetterQueue === queue) throw new TypeError(`deadLetter.queue must differ from the queue it serves (${queue})`)
+      if (!(deadLetter.store instanceof native.SqliteQueue)) throw new TypeError('deadLetter.store must be a SqliteQueue')
+      deadLetterStore = deadLetter.store
+    }
+    const e = nativeEnv(env)
+    guarded(() => this.#native.consume(queue, store, siteId, deployKey, e, options, deadLetterQueue, deadLetterStore))
+  }
+
+  /**
+   * Stops every consumer once its batch in flight is done. Undelivered messages stay in their
+   * queue files. Idempotent; Engine#close closes the engine's brokers too.
+   */
+  close() {
+    this.#owners.delete(this)
     return this.#native.close()
   }
 }
@@ -292,6 +496,7 @@ module.exports = {
   Engine,
   Env,
   Project,
+  QueueBroker,
   WorkerResponse,
   readConfig,
   compareKeys,

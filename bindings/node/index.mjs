@@ -5,6 +5,7 @@ export const {
   Engine,
   Env,
   Project,
+  QueueBroker,
   WorkerResponse,
   readConfig,
   compareKeys,

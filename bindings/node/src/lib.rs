@@ -3,6 +3,7 @@
 //! objects, `WorkerError` classes and store dispatchers. Everything here takes and returns plain,
 //! already-normalised data, and never blocks Node's thread on the engine.
 mod call;
+mod queue;
 mod settle;
 mod stores;
 
@@ -16,7 +17,7 @@ use worker_core::assets::AssetsFetcher;
 use worker_core::cache::CacheStore;
 use worker_core::d1::D1Database;
 use worker_core::kv::KvStore;
-use worker_core::project::{Project, ProjectOptions};
+use worker_core::project::{Project, ProjectOptions, QueueObserver};
 use worker_core::queue::QueueSender;
 use worker_core::r2::R2Store;
 use worker_core::stores as embedded;
@@ -327,6 +328,27 @@ impl NativeEngine {
         Ok(PromiseRaw::new(env.raw(), promise))
     }
 
+    /// Delivers `messages` as one batch of the queue `queue_name` to the worker's `queue()` handler.
+    #[napi(ts_return_type = "Promise<QueueResultJs>")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn queue<'e>(
+        &self,
+        env: &'e Env,
+        site: String,
+        deploy: String,
+        bindings: &NativeEnv,
+        queue_name: String,
+        messages: Vec<queue::QueueDeliveryJs>,
+    ) -> Result<PromiseRaw<'e, queue::QueueResultJs>> {
+        let engine = self.engine()?;
+        let vars = bindings.inner.clone();
+        let batch = queue::batch(queue_name, messages)?;
+        let promise = self.settler.promise(env, async move {
+            queue::result(engine.queue(&site, &deploy, vars, batch).await)
+        })?;
+        Ok(PromiseRaw::new(env.raw(), promise))
+    }
+
     #[napi(ts_return_type = "Promise<CompiledJs>")]
     pub fn compile_and_cache<'e>(
         &self,
@@ -359,6 +381,7 @@ impl NativeEngine {
 
     /// Opens a wrangler project (config file, directory or script) in this engine. Opening
     /// compiles the worker, so it runs off Node's thread; a failure resolves to the error.
+    /// `on_queue_event` hears what the project's queue consumers do.
     #[napi(ts_return_type = "Promise<NativeProject | ErrorJs>")]
     pub fn open_project<'e>(
         &self,
@@ -366,12 +389,17 @@ impl NativeEngine {
         path: String,
         state_dir: Option<String>,
         bindings: &NativeEnv,
+        on_queue_event: Option<queue::EventListener>,
     ) -> Result<PromiseRaw<'e, Either<NativeProject, ErrorJs>>> {
         let engine = self.engine()?;
+        let on_queue_event = match on_queue_event {
+            Some(listener) => Some(Arc::new(queue::observer(listener)?) as QueueObserver),
+            None => None,
+        };
         let options = ProjectOptions {
             state_dir: state_dir.map(PathBuf::from),
             env: (*bindings.inner).clone(),
-            ..Default::default()
+            on_queue_event,
         };
         let settler = self.settler.clone();
         env.spawn_future(async move {
@@ -440,6 +468,12 @@ impl NativeProject {
     #[napi(getter)]
     pub fn name(&self) -> Result<String> {
         Ok(self.project()?.name().to_string())
+    }
+
+    /// What the config asks for that libworker ignores.
+    #[napi(getter)]
+    pub fn warnings(&self) -> Result<Vec<String>> {
+        Ok(self.project()?.spec().warnings.clone())
     }
 
     #[napi(ts_return_type = "Promise<ResponseJs>")]
@@ -595,7 +629,9 @@ impl NativeEnv {
 
     #[napi]
     pub fn queue_native(&mut self, name: String, store: &SqliteQueue) {
-        self.env().queues.insert(name, store.inner.clone());
+        self.env()
+            .queues
+            .insert(name, Arc::new(store.inner.clone()));
     }
 
     #[napi]
@@ -668,10 +704,12 @@ impl SqliteD1 {
     }
 }
 
-/// The embedded queue: one SQLite file per queue (producer side).
+/// The embedded queue: one SQLite file per queue. A binding sends to it; a `QueueBroker`
+/// delivers from it. Every handle on one path shares the file and its change signal, so a send
+/// wakes the broker at once.
 #[napi]
 pub struct SqliteQueue {
-    inner: Arc<dyn QueueSender>,
+    inner: embedded::SqliteQueue,
 }
 
 #[napi]
@@ -679,7 +717,7 @@ impl SqliteQueue {
     #[napi(constructor)]
     pub fn new(path: String) -> Result<Self> {
         let q = embedded::SqliteQueue::open(PathBuf::from(path)).map_err(js_err)?;
-        Ok(SqliteQueue { inner: Arc::new(q) })
+        Ok(SqliteQueue { inner: q })
     }
 }
 

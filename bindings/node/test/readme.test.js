@@ -64,3 +64,9 @@ await engine.close()`
     a: 'one', meta: { m: 1 }, first: ['a', 'b'], complete: false, rest: ['c'], expires: 'number', c: null,
   })
 })
+
+test('the README queue example prints what its comments say', () => {
+  const r = runModule(block('## Queues'))
+  assert.equal(r.status, 0, r.out)
+  assert.equal(r.out.trim(), "[\n  { ack: true, retryDelaySeconds: null },\n  { ack: false, retryDelaySeconds: 60 }\n]\n[ 'did email' ]")
+})

@@ -1,8 +1,8 @@
 // Compiled with `tsc --noEmit --strict` by types.test.js: the README's uses of the API must
 // type-check against index.d.ts, and misuses must not.
 import {
-  Engine, Env, SqliteKv, MemoryCache, DirAssets, JSException, WorkerError, compareKeys, readConfig,
-  type KvStore, type R2Store, type D1Store, type CacheStore, type QueueStore, type WorkerResponse,
+  Engine, Env, SqliteKv, SqliteQueue, QueueBroker, MemoryCache, DirAssets, JSException, WorkerError, compareKeys, readConfig,
+  type KvStore, type R2Store, type D1Store, type CacheStore, type QueueStore, type QueueEvent, type WorkerResponse,
 } from 'worker-runtime'
 
 const map = new Map<string, { value: Buffer; expiration?: number; metadata?: unknown }>()
@@ -36,8 +36,20 @@ async function main(): Promise<void> {
   const fn = await engine.executeFunction<number>('site', 'v1', { cache: new MemoryCache() }, 'add', 1, 2)
   const n: number = fn.value
   const code: Buffer = await engine.compileAndCache('site', 'v2', { modules: [{ name: 'a.js', content: 'export default {}' }] })
-  const project = await engine.openProject('wrangler.jsonc', { stateDir: '/tmp/s', env: { kv: { KV: kv } } })
+  const batch = await engine.executeQueue('site', 'v1', env, 'jobs', [{ id: '1', body: '{"a":1}' }, { id: '2', body: Buffer.from('x'), contentType: 'bytes', timestamp: new Date(), attempts: 2 }])
+  const delays: Array<number | null> = batch.outcomes.map((o) => (o.ack ? null : o.retryDelaySeconds))
+  if (batch.error) console.log(batch.error.kind, batch.error.jsStack)
+  const onEvent = (e: QueueEvent): void => {
+    if (e.type === 'delivered') console.log(e.ids.length, e.result.outcomes.length)
+    else if (e.type === 'deadLettered') console.log(e.deadLetterQueue)
+  }
+  const broker = new QueueBroker(engine, { onEvent })
+  broker.consume({ queue: 'jobs', store: new SqliteQueue('jobs.sqlite'), siteId: 'site', deployKey: 'v1', env, maxRetries: 1,
+    deadLetter: { queue: 'failed', store: new SqliteQueue('failed.sqlite') } })
+  await broker.close()
+  const project = await engine.openProject('wrangler.jsonc', { stateDir: '/tmp/s', env: { kv: { KV: kv } }, onQueueEvent: onEvent })
   const name: string = project.name
+  const warnings: string[] = project.warnings
   await project.fetch('https://x/')
   await project.close()
   const config: Record<string, any> = readConfig('wrangler.jsonc')
@@ -48,7 +60,7 @@ async function main(): Promise<void> {
     if (e instanceof WorkerError) console.log(e.kind)
   }
   await engine.close()
-  void [status, pairs, n, code, name, config]
+  void [status, pairs, n, code, name, config, delays, warnings]
 }
 void main
 
@@ -58,4 +70,8 @@ const badKv: KvStore = { ...kv, get: () => 42 }
 new Engine({ poolSiz: 2 })
 // @ts-expect-error: execute needs a request
 new Engine().execute('s', 'v1', null)
+// @ts-expect-error: a queue message needs an id
+new Engine().executeQueue('s', 'v1', null, 'q', [{ body: 'x' }])
+// @ts-expect-error: a broker consumes embedded queues only
+new QueueBroker(new Engine()).consume({ queue: 'q', store: { send: () => {} }, siteId: 's', deployKey: 'v1' })
 void badKv
