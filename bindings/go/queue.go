@@ -395,7 +395,8 @@ func wkgoQueueEvent(h C.uintptr_t, data *C.char, n C.size_t) {
 	}()
 	var j queueEventJSON
 	if err := json.Unmarshal([]byte(gostr(data, n)), &j); err != nil {
-		panic(fmt.Sprintf("unreadable queue event: %v", err))
+		fmt.Fprintf(os.Stderr, "worker: an unreadable queue event: %v\n", err)
+		return
 	}
 	handleValue(h).(func(QueueEvent))(j.event())
 }

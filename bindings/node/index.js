@@ -103,15 +103,17 @@ class Poller {
     this.#windowMs = windowMs
   }
 
-  /** A call was just made: its promise is pending in the native engine. */
-  started() {
-    if (this.#windowMs <= 0) return
+  /** Makes a native call (`start()` returns its pending promise) and watches for its answer. */
+  watch(start) {
+    const promise = guarded(start)
+    if (this.#windowMs <= 0) return promise
     this.#until = performance.now() + this.#windowMs
     if (!this.#active) {
       this.#active = true
       this.#native.poll(true)
       setImmediate(this.#tick)
     }
+    return promise
   }
 }
 
@@ -298,7 +300,7 @@ class Engine {
     let parts = requestParts(request)
     if (parts instanceof Promise) parts = await parts
     const e = nativeEnv(env)
-    return answer(await this.#call('execute', siteId, deployKey, e, ...parts))
+    return answer(await this.#poller.watch(() => this.#native.execute(siteId, deployKey, e, ...parts)))
   }
 
   /**
@@ -308,7 +310,7 @@ class Engine {
   async executeFunction(siteId, deployKey, env, name, ...args) {
     const e = nativeEnv(env)
     const json = JSON.stringify(args)
-    const raw = await this.#call('executeFunction', siteId, deployKey, e, name, json)
+    const raw = await this.#poller.watch(() => this.#native.executeFunction(siteId, deployKey, e, name, json))
     if (raw.error) throw workerError(raw.error, raw.logs)
     const value = raw.data === null || raw.data === undefined ? null : JSON.parse(raw.data)
     return { value, logs: raw.logs, durationMs: raw.durationMs }
@@ -325,7 +327,7 @@ class Engine {
     const name = nonEmptyString(queue, 'queue')
     const batch = queueBatch(messages)
     const e = nativeEnv(env)
-    const raw = await this.#call('queue', siteId, deployKey, e, name, batch)
+    const raw = await this.#poller.watch(() => this.#native.queue(siteId, deployKey, e, name, batch))
     return queueResult(raw)
   }
 
@@ -354,13 +356,6 @@ class Engine {
     const opened = await guarded(() => this.#native.openProject(String(path), stateDir ?? null, e, listener))
     if (!(opened instanceof native.NativeProject)) throw workerError(opened, [])
     return new Project(opened, this.#poller, this.#owned)
-  }
-
-  /** Starts a native call and lets the poller watch for its answer. */
-  #call(method, ...args) {
-    const promise = guarded(() => this.#native[method](...args))
-    this.#poller.started()
-    return promise
   }
 
   /**
@@ -402,9 +397,7 @@ class Project {
   async fetch(request) {
     let parts = requestParts(request)
     if (parts instanceof Promise) parts = await parts
-    const promise = guarded(() => this.#native.fetch(...parts))
-    this.#poller.started()
-    return answer(await promise)
+    return answer(await this.#poller.watch(() => this.#native.fetch(...parts)))
   }
 
   /** Stops the project's queue consumers. */

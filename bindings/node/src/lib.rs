@@ -296,10 +296,9 @@ impl NativeEngine {
         let engine = self.engine()?;
         let vars = bindings.inner.clone();
         let req = request(method, url, headers, body);
-        let promise = self.settler.promise(env, async move {
+        self.settler.promise(env, async move {
             response(engine.execute(&site, &deploy, vars, req).await)
-        })?;
-        Ok(PromiseRaw::new(env.raw(), promise))
+        })
     }
 
     #[napi(ts_return_type = "Promise<FunctionJs>")]
@@ -314,7 +313,7 @@ impl NativeEngine {
     ) -> Result<PromiseRaw<'e, FunctionJs>> {
         let engine = self.engine()?;
         let vars = bindings.inner.clone();
-        let promise = self.settler.promise(env, async move {
+        self.settler.promise(env, async move {
             let r = engine
                 .execute_function(&site, &deploy, vars, &name, &json_args)
                 .await;
@@ -324,8 +323,7 @@ impl NativeEngine {
                 duration_ms: ms(r.duration),
                 error: r.error.map(error),
             }
-        })?;
-        Ok(PromiseRaw::new(env.raw(), promise))
+        })
     }
 
     /// Delivers `messages` as one batch of the queue `queue_name` to the worker's `queue()` handler.
@@ -343,10 +341,9 @@ impl NativeEngine {
         let engine = self.engine()?;
         let vars = bindings.inner.clone();
         let batch = queue::batch(queue_name, messages)?;
-        let promise = self.settler.promise(env, async move {
+        self.settler.promise(env, async move {
             queue::result(engine.queue(&site, &deploy, vars, batch).await)
-        })?;
-        Ok(PromiseRaw::new(env.raw(), promise))
+        })
     }
 
     #[napi(ts_return_type = "Promise<CompiledJs>")]
@@ -492,13 +489,12 @@ impl NativeProject {
         napi::bindgen_prelude::spawn(async move {
             let _ = tx.send(project.fetch(req).await);
         });
-        let promise = self.settler.promise(env, async move {
+        self.settler.promise(env, async move {
             response(fetched.await.unwrap_or_else(|_| {
                 let lost = WorkerError::new(ErrorKind::Internal, "the project's fetch was lost");
                 worker_core::ExecuteResult::failed(lost, Vec::new(), Duration::ZERO)
             }))
-        })?;
-        Ok(PromiseRaw::new(env.raw(), promise))
+        })
     }
 
     /// Stops the queue consumers (they may be waiting on this thread's stores, so off it).

@@ -12,7 +12,7 @@
 //! eventfd write from the executor). So while calls are in flight the package's JS may *poll*:
 //! it keeps the loop turning with `setImmediate` (never blocking it: timers and I/O run as usual)
 //! and drains finished calls from the inbox on each turn; the executor then skips the wake.
-use napi::bindgen_prelude::{Env, ToNapiValue};
+use napi::bindgen_prelude::{Env, PromiseRaw, ToNapiValue};
 use napi::sys;
 use std::ffi::c_void;
 use std::future::Future;
@@ -241,12 +241,17 @@ impl Handle {
     }
 
     /// A promise for `future`'s output, converted to JS on Node's thread. Call on Node's thread.
-    pub fn promise<T, F>(self: &Arc<Self>, env: &Env, future: F) -> napi::Result<sys::napi_value>
+    pub fn promise<'e, T, F>(
+        self: &Arc<Self>,
+        env: &'e Env,
+        future: F,
+    ) -> napi::Result<PromiseRaw<'e, T>>
     where
         T: ToNapiValue + Send + 'static,
         F: Future<Output = T> + Send + 'static,
     {
-        self.0.promise(env, future, self.clone())
+        let promise = self.0.promise(env, future, self.clone())?;
+        Ok(PromiseRaw::new(env.raw(), promise))
     }
 
     /// Settles the calls that have finished and says whether Node's thread goes on polling

@@ -107,6 +107,14 @@ pub fn to_bytes(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     )))
 }
 
+/// The name of `v`'s type, for error messages.
+pub fn type_name(v: &Bound<'_, PyAny>) -> String {
+    v.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}
+
 /// `obj[name]` for a dict, else `obj.name`; `None` when absent or None.
 pub fn field<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
     let v = if let Ok(d) = obj.cast::<PyDict>() {

@@ -7,6 +7,7 @@ use crate::env::PyEnv;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use std::future::Future;
 use std::sync::{Arc, OnceLock, RwLock};
 use worker_core::{
     Engine, EngineConfig, Env, ExecuteResult, FunctionResult, LogEntry, Module, ModuleType,
@@ -175,8 +176,24 @@ pub fn request(v: &Bound<'_, PyAny>) -> PyResult<WorkerRequest> {
     })
 }
 
+/// An asyncio future on `lp` that `work` settles from the runtime, with its output converted by
+/// `to_py` (with the GIL taken).
+pub fn future_on_loop<'py, T>(
+    lp: &Bound<'py, PyAny>,
+    work: impl Future<Output = T> + Send + 'static,
+    to_py: impl for<'a> FnOnce(Python<'a>, &T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
+) -> PyResult<Bound<'py, PyAny>> {
+    let fut = lp.call_method0("create_future")?;
+    let (lp_owned, fut_owned) = (lp.clone().unbind(), fut.clone().unbind());
+    runtime().spawn(async move {
+        let output = work.await;
+        Python::attach(|py| settle_on_loop(&lp_owned, &fut_owned, to_py(py, &output)));
+    });
+    Ok(fut)
+}
+
 /// Hands `value` to the asyncio future `fut` on its loop.
-pub fn settle_on_loop(lp: &Py<PyAny>, fut: &Py<PyAny>, value: PyResult<Bound<'_, PyAny>>) {
+fn settle_on_loop(lp: &Py<PyAny>, fut: &Py<PyAny>, value: PyResult<Bound<'_, PyAny>>) {
     Python::attach(|py| {
         let (v, e) = match value {
             Ok(v) => (v.unbind(), py.None()),
@@ -222,7 +239,7 @@ fn env_for(
     }
 }
 
-fn running_loop_or_err<'py>(py: Python<'py>, call: &str) -> PyResult<Bound<'py, PyAny>> {
+pub fn running_loop_or_err<'py>(py: Python<'py>, call: &str) -> PyResult<Bound<'py, PyAny>> {
     crate::env::running_loop(py)?
         .ok_or_else(|| PyRuntimeError::new_err(format!("{call} needs a running asyncio loop")))
 }
@@ -298,16 +315,11 @@ impl PyEngine {
         let lp = running_loop_or_err(py, "execute_async")?;
         let env = env_for(py, env, Some(&lp))?;
         let req = self::request(request)?;
-        let fut = lp.call_method0("create_future")?;
-        let (lp_owned, fut_owned) = (lp.clone().unbind(), fut.clone().unbind());
-        runtime().spawn(async move {
-            let r = engine.execute(&site_id, &deploy_key, env, req).await;
-            Python::attach(|py| {
-                let v = result_to_py(py, &r).map(Bound::into_any);
-                settle_on_loop(&lp_owned, &fut_owned, v);
-            });
-        });
-        Ok(fut)
+        future_on_loop(
+            &lp,
+            async move { engine.execute(&site_id, &deploy_key, env, req).await },
+            |py, r| result_to_py(py, r).map(Bound::into_any),
+        )
     }
 
     /// Calls a named export with `(env, ...args)`; `args_json` is a JSON array.
@@ -339,18 +351,15 @@ impl PyEngine {
         let engine = self.engine()?;
         let lp = running_loop_or_err(py, "execute_function_async")?;
         let env = env_for(py, env, Some(&lp))?;
-        let fut = lp.call_method0("create_future")?;
-        let (lp_owned, fut_owned) = (lp.clone().unbind(), fut.clone().unbind());
-        runtime().spawn(async move {
-            let r = engine
-                .execute_function(&site_id, &deploy_key, env, &name, &args_json)
-                .await;
-            Python::attach(|py| {
-                let v = function_to_py(py, &r).map(Bound::into_any);
-                settle_on_loop(&lp_owned, &fut_owned, v);
-            });
-        });
-        Ok(fut)
+        future_on_loop(
+            &lp,
+            async move {
+                engine
+                    .execute_function(&site_id, &deploy_key, env, &name, &args_json)
+                    .await
+            },
+            |py, r| function_to_py(py, r).map(Bound::into_any),
+        )
     }
 
     /// Delivers `messages` as one batch of `queue` to the worker's `queue()` handler; returns
@@ -387,16 +396,11 @@ impl PyEngine {
         let lp = running_loop_or_err(py, "execute_queue_async")?;
         let batch = crate::queue::batch(queue, messages)?;
         let env = env_for(py, env, Some(&lp))?;
-        let fut = lp.call_method0("create_future")?;
-        let (lp_owned, fut_owned) = (lp.clone().unbind(), fut.clone().unbind());
-        runtime().spawn(async move {
-            let r = engine.queue(&site_id, &deploy_key, env, batch).await;
-            Python::attach(|py| {
-                let v = crate::queue::result_to_py(py, &r).map(Bound::into_any);
-                settle_on_loop(&lp_owned, &fut_owned, v);
-            });
-        });
-        Ok(fut)
+        future_on_loop(
+            &lp,
+            async move { engine.queue(&site_id, &deploy_key, env, batch).await },
+            |py, r| crate::queue::result_to_py(py, r).map(Bound::into_any),
+        )
     }
 
     /// Compiles `source` for (site, deploy) and returns `(code_cache, None)`, or

@@ -2,8 +2,8 @@
 //! assets, queue consumers) running in an engine, as `wk serve` runs it, with any binding
 //! replaced by a store from an `Env`.
 use crate::conv::json_to_py;
-use crate::engine::{PyEngine, request, result_to_py, runtime, settle_on_loop};
-use crate::env::{PyEnv, running_loop};
+use crate::engine::{PyEngine, future_on_loop, request, result_to_py, running_loop_or_err};
+use crate::env::PyEnv;
 use crate::queue::{check_not_in_callback, observer};
 use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
@@ -100,19 +100,11 @@ impl PyProject {
         req: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let project = self.project()?;
-        let lp = running_loop(py)?
-            .ok_or_else(|| PyRuntimeError::new_err("fetch_async needs a running asyncio loop"))?;
+        let lp = running_loop_or_err(py, "fetch_async")?;
         let req = request(req)?;
-        let fut = lp.call_method0("create_future")?;
-        let (lp_owned, fut_owned) = (lp.clone().unbind(), fut.clone().unbind());
-        runtime().spawn(async move {
-            let r = project.fetch(req).await;
-            Python::attach(|py| {
-                let v = result_to_py(py, &r).map(Bound::into_any);
-                settle_on_loop(&lp_owned, &fut_owned, v);
-            });
-        });
-        Ok(fut)
+        future_on_loop(&lp, async move { project.fetch(req).await }, |py, r| {
+            result_to_py(py, r).map(Bound::into_any)
+        })
     }
 
     /// Stops the queue consumers (after the batches in flight); later fetches raise.

@@ -3,7 +3,7 @@
 //! (`worker.QueueBroker`), and the broker events a host observes (also `Project`'s
 //! `on_queue_event`). Results and events cross as plain tuples; `worker/_queue.py` turns them
 //! into the package's dataclasses.
-use crate::conv::{error_message, field, required, to_bytes};
+use crate::conv::{error_message, field, required, to_bytes, type_name};
 use crate::embedded::PySqliteQueue;
 use crate::engine::{PyEngine, error_to_py, logs_to_py};
 use crate::env::PyEnv;
@@ -53,10 +53,7 @@ fn timestamp_ms(v: Option<Bound<'_, PyAny>>) -> PyResult<u64> {
         v.extract::<f64>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "timestamp must be a datetime or milliseconds since the epoch, not {}",
-                v.get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
+                type_name(&v)
             ))
         })?
     };
@@ -74,13 +71,7 @@ fn delivery(v: &Bound<'_, PyAny>, index: usize) -> PyResult<QueueBatchMessage> {
     let what = format!("message {index}");
     let id = required(v, "id", &what)?;
     let id: String = id.extract().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{what}: id must be a str, not {}",
-            id.get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
-        ))
+        PyTypeError::new_err(format!("{what}: id must be a str, not {}", type_name(&id)))
     })?;
     let what = format!("message {index} (id {id:?})");
     let content_type = match field(v, "content_type")? {
@@ -373,10 +364,7 @@ fn sqlite_queue(v: &Bound<'_, PyAny>, what: &str) -> PyResult<worker_core::store
     let q = v.cast::<PySqliteQueue>().map_err(|_| {
         PyTypeError::new_err(format!(
             "{what} must be a worker.SqliteQueue, not {}",
-            v.get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
+            type_name(v)
         ))
     })?;
     Ok((*q.get().0).clone())
